@@ -1,0 +1,115 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A failed file operation, with the path and the system's reason.
+public struct FileIOError: Error, Hashable, Sendable, CustomStringConvertible {
+    public let path: String
+    public let message: String
+
+    public init(path: String, message: String) {
+        self.path = path
+        self.message = message
+    }
+
+    /// `operation` failed with the current `errno`.
+    public static func system(_ operation: String, path: String, errno code: Int32 = errno) -> FileIOError {
+        FileIOError(path: path, message: "\(operation): \(String(cString: strerror(code)))")
+    }
+
+    public var description: String { "\(path): \(message)" }
+}
+
+/// Small POSIX file helpers: positioned reads that loop over short reads and
+/// `EINTR`, bounded whole-file reads, and crash-safe replacement of a file.
+public enum FileIO {
+    /// Reads a whole file, refusing (before allocating) files larger than
+    /// `maxBytes`.
+    public static func readWholeFile(atPath path: String, maxBytes: Int) throws(FileIOError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .system("cannot open", path: path) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw .system("cannot stat", path: path) }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            throw FileIOError(path: path, message: "not a regular file")
+        }
+        guard info.st_size <= maxBytes else {
+            throw FileIOError(path: path, message: "file of \(info.st_size) bytes exceeds the limit of \(maxBytes)")
+        }
+        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
+        let result = bytes.withUnsafeMutableBytes { buffer in
+            Result { () throws(FileIOError) in try readFully(fd: fd, into: buffer, at: 0, path: path) }
+        }
+        bytes.removeSubrange(try result.get()...)
+        return bytes
+    }
+
+    /// Fills `buffer` from `offset` unless end of file comes first; returns
+    /// the number of bytes read.
+    public static func readFully(
+        fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int64, path: String
+    ) throws(FileIOError) -> Int {
+        var done = 0
+        while done < buffer.count {
+            let result = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
+            if result < 0 {
+                if errno == EINTR { continue }
+                throw .system("read failed", path: path)
+            }
+            if result == 0 { break }
+            done += result
+        }
+        return done
+    }
+
+    /// Writes all of `buffer` at the current position.
+    public static func writeFully(fd: Int32, from buffer: UnsafeRawBufferPointer, path: String) throws(FileIOError) {
+        var done = 0
+        while done < buffer.count {
+            let result = write(fd, buffer.baseAddress! + done, buffer.count - done)
+            if result < 0 {
+                if errno == EINTR { continue }
+                throw .system("write failed", path: path)
+            }
+            done += result
+        }
+    }
+
+    /// Replaces `path` with `bytes` so that a crash leaves either the old
+    /// file or the complete new one: temp file in the same directory, fsync,
+    /// rename, fsync of the directory.
+    public static func writeAtomically(_ bytes: [UInt8], toPath path: String, mode: mode_t = 0o644) throws(FileIOError) {
+        let directory = directoryName(of: path)
+        let base = String(path.split(separator: "/").last ?? Substring(path))
+        let temporary = "\(directory)/.\(base).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw .system("cannot create", path: temporary) }
+        var succeeded = false
+        defer {
+            if !succeeded { unlink(temporary) }
+        }
+        do {
+            defer { close(fd) }
+            let written = bytes.withUnsafeBytes { buffer in
+                Result { () throws(FileIOError) in try writeFully(fd: fd, from: buffer, path: temporary) }
+            }
+            try written.get()
+            guard fsync(fd) == 0 else { throw .system("fsync failed", path: temporary) }
+        }
+        guard rename(temporary, path) == 0 else { throw .system("cannot rename into place", path: path) }
+        succeeded = true
+        let directoryFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directoryFD >= 0 {
+            _ = fsync(directoryFD)
+            close(directoryFD)
+        }
+    }
+
+    static func directoryName(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+}

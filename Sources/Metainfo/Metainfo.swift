@@ -1,0 +1,40 @@
+import Crypto
+
+/// A BitTorrent v1 metainfo file (`.torrent` / `.mtorrent`, BEP 3).
+public struct Metainfo: Hashable, Sendable {
+    public let info: InfoDictionary
+    /// The `info` dictionary exactly as it was bencoded; its SHA-1 is the
+    /// info-hash.
+    public let infoBytes: [UInt8]
+    public let infoHash: InfoHash
+    public let announce: String?
+    /// BEP 12 tiers of tracker URLs.
+    public let announceList: [[String]]
+    public let comment: String?
+    public let createdBy: String?
+    /// Seconds since 1970.
+    public let creationDate: Int64?
+
+    public init(
+        info: InfoDictionary, infoBytes: [UInt8], announce: String?, announceList: [[String]],
+        comment: String?, createdBy: String?, creationDate: Int64?
+    ) {
+        self.info = info
+        self.infoBytes = infoBytes
+        self.infoHash = SHA1Hash(bytes: Array(Insecure.SHA1.hash(data: infoBytes)))!
+        self.announce = announce
+        self.announceList = announceList
+        self.comment = comment
+        self.createdBy = createdBy
+        self.creationDate = creationDate
+    }
+
+    /// Every tracker URL once, in tier order, `announce` first when it is
+    /// not already listed (BEP 12: clients use announce-list when present).
+    public var trackerURLs: [String] {
+        var urls: [String] = []
+        for url in announceList.joined() where !urls.contains(url) { urls.append(url) }
+        if let announce, !urls.contains(announce) { urls.insert(announce, at: 0) }
+        return urls
+    }
+}

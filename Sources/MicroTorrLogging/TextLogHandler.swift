@@ -1,0 +1,51 @@
+import Foundation
+import Logging
+
+/// Human-readable lines: `12:04:05 INFO  message key=value`, with the level
+/// coloured when the sink is a terminal (the original's coloured verbosity).
+public struct TextLogHandler: LogHandler {
+    public var logLevel: Logger.Level
+    public var metadata: Logger.Metadata = [:]
+    public var metadataProvider: Logger.MetadataProvider?
+    private let sink: LogSink
+    private let colours: Bool
+
+    public init(level: Logger.Level, sink: LogSink, colours: Bool) {
+        self.logLevel = level
+        self.sink = sink
+        self.colours = colours
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var fields = metadata
+        if let provided = metadataProvider?.get() { fields.merge(provided) { $1 } }
+        if let extra = event.metadata { fields.merge(extra) { $1 } }
+        if let error = event.error { fields["error"] = .string(String(describing: error)) }
+
+        let stamp = String(JSONLogHandler.timestamp().dropFirst(11).prefix(8))
+        let label = event.level.rawValue.uppercased().padding(toLength: 8, withPad: " ", startingAt: 0)
+        var line = "\(stamp) " + (colours ? "\(Self.colour(for: event.level))\(label)\u{1B}[0m" : label)
+        line += event.message.description
+        for key in fields.keys.sorted() {
+            line += " \(key)=\(fields[key]!)"
+        }
+        sink.write(line: line)
+    }
+
+    private static func colour(for level: Logger.Level) -> String {
+        switch level {
+        case .trace: return "\u{1B}[90m"
+        case .debug: return "\u{1B}[36m"
+        case .info: return "\u{1B}[32m"
+        case .notice: return "\u{1B}[34m"
+        case .warning: return "\u{1B}[33m"
+        case .error: return "\u{1B}[31m"
+        case .critical: return "\u{1B}[1;31m"
+        }
+    }
+}

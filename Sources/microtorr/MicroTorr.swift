@@ -1,0 +1,13 @@
+import ArgumentParser
+import Metainfo
+
+/// The `microtorr` executable: one subcommand per file in this folder.
+@main
+struct MicroTorr: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "microtorr",
+        abstract: "Peer-to-peer file sharing on the BitTorrent v1 protocol.",
+        version: MicroTorrVersion.string,
+        subcommands: [CreateCommand.self, InfoCommand.self, CompletionCommand.self]
+    )
+}

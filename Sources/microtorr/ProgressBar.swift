@@ -1,0 +1,76 @@
+import Dispatch
+import Foundation
+import MicroTorrLogging
+
+/// A one-line progress bar redrawn on stderr: percent, rate and ETA.
+///
+/// Only shown on a terminal; in a pipe or a log file it would be noise.
+struct ProgressBar {
+    let total: Int64
+    let label: String
+    let width = 30
+
+    /// The line for `done` bytes after `elapsed` seconds.
+    func render(done: Int64, elapsed: Double) -> String {
+        let fraction = total > 0 ? min(1, Double(done) / Double(total)) : 1
+        let filled = Int(fraction * Double(width))
+        let bar = String(repeating: "=", count: filled) + (filled < width ? ">" : "")
+            + String(repeating: " ", count: max(0, width - filled - 1))
+        let rate = elapsed > 0 ? Double(done) / elapsed : 0
+        let eta = rate > 0 ? Double(total - done) / rate : 0
+        return String(format: "%@ [%@] %3d%%  %@/s  ETA %@", label, bar, Int(fraction * 100),
+                      ByteCount.format(Int64(rate)), Self.duration(eta))
+    }
+
+    static func duration(_ seconds: Double) -> String {
+        let whole = Int(seconds.rounded(.up))
+        return whole >= 3600 ? String(format: "%dh%02dm", whole / 3600, whole % 3600 / 60)
+            : whole >= 60 ? String(format: "%dm%02ds", whole / 60, whole % 60) : "\(whole)s"
+    }
+}
+
+/// Redraws a progress bar every 200 ms from a background timer until
+/// stopped, reading progress through a thread-safe closure.
+final class ProgressDisplay: @unchecked Sendable {
+    private let bar: ProgressBar
+    private let read: @Sendable () -> Int64
+    private let timer: DispatchSourceTimer
+    private let start = Date()
+    // Touched only on `queue`.
+    private let queue = DispatchQueue(label: "microtorr.progress")
+
+    /// Returns nil when stderr is not a terminal.
+    init?(bar: ProgressBar, read: @escaping @Sendable () -> Int64) {
+        guard LogSink.standardError.isTerminal else { return nil }
+        self.bar = bar
+        self.read = read
+        timer = DispatchSource.makeTimerSource(queue: queue)
+        timer.schedule(deadline: .now(), repeating: .milliseconds(200))
+        timer.setEventHandler { [unowned self] in self.draw(final: false) }
+        timer.resume()
+    }
+
+    func finish() {
+        timer.cancel()
+        queue.sync { draw(final: true) }
+    }
+
+    private func draw(final: Bool) {
+        let line = "\r" + bar.render(done: read(), elapsed: Date().timeIntervalSince(start)) + (final ? "\n" : "")
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+}
+
+/// Byte counts as people read them (1 kB = 1000 bytes, as the rate flags).
+enum ByteCount {
+    static func format(_ bytes: Int64) -> String {
+        let units = ["B", "kB", "MB", "GB", "TB"]
+        var value = Double(bytes)
+        var unit = 0
+        while value >= 1000, unit < units.count - 1 {
+            value /= 1000
+            unit += 1
+        }
+        return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
+    }
+}

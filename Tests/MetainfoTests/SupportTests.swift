@@ -1,0 +1,74 @@
+import Foundation
+import Metainfo
+import Testing
+
+@Suite("Piece length, file layout, atomic writes")
+struct SupportTests {
+    @Test func parsesPieceLengthArguments() {
+        #expect(PieceLength(argument: "auto") == .auto)
+        #expect(PieceLength(argument: "262144") == .fixed(262_144))
+        #expect(PieceLength(argument: "256K") == .fixed(262_144))
+        #expect(PieceLength(argument: "256KiB") == .fixed(262_144))
+        #expect(PieceLength(argument: "4M") == .fixed(4 << 20))
+        #expect(PieceLength(argument: "4mib") == .fixed(4 << 20))
+        #expect(PieceLength(argument: "abc") == nil)
+        #expect(PieceLength(argument: "-5") == nil)
+        #expect(PieceLength(argument: "99999999999999999999M") == nil)
+        #expect(PieceLength.fixed(100_000).problem != nil)
+        #expect(PieceLength.fixed(8192).problem != nil)
+        #expect(PieceLength.fixed(16384).problem == nil)
+    }
+
+    @Test("auto piece length gives about 1000-2000 pieces", arguments: [
+        Int64(100 << 20), Int64(1 << 30), Int64(3_000_000_000), Int64(30) << 30,
+    ])
+    func autoPieceLength(total: Int64) {
+        let length = PieceLength.auto.resolved(forTotalLength: total)
+        #expect(length & (length - 1) == 0)
+        let pieces = (total + Int64(length) - 1) / Int64(length)
+        #expect((1000...2000).contains(pieces))
+    }
+
+    @Test func autoPieceLengthIsClampedAtBothEnds() {
+        #expect(PieceLength.auto.resolved(forTotalLength: 1000) == 16 << 10)
+        // Past 2000 × 16 MiB the piece count grows instead (50 GiB: 3200 pieces).
+        #expect(PieceLength.auto.resolved(forTotalLength: Int64(50) << 30) == 16 << 20)
+        #expect(PieceLength.auto.resolved(forTotalLength: Int64(1) << 50) == 16 << 20)
+    }
+
+    @Test func layoutMapsStreamRangesOntoFiles() {
+        let layout = FileLayout(lengths: [10, 0, 5, 20])
+        #expect(layout.totalLength == 35)
+        #expect(layout.segments(offset: 0, length: 35) == [
+            .init(fileIndex: 0, offsetInFile: 0, length: 10),
+            .init(fileIndex: 2, offsetInFile: 0, length: 5),
+            .init(fileIndex: 3, offsetInFile: 0, length: 20),
+        ])
+        #expect(layout.segments(offset: 8, length: 10) == [
+            .init(fileIndex: 0, offsetInFile: 8, length: 2),
+            .init(fileIndex: 2, offsetInFile: 0, length: 5),
+            .init(fileIndex: 3, offsetInFile: 0, length: 3),
+        ])
+        #expect(layout.segments(offset: 34, length: 1) == [.init(fileIndex: 3, offsetInFile: 19, length: 1)])
+        #expect(layout.segments(offset: 10, length: 0) == [])
+    }
+
+    @Test func atomicWriteReplacesWholeFileAndLeavesNoTemporaries() throws {
+        let directory = TemporaryDirectory()
+        let path = "\(directory.path)/out.mtorrent"
+        try FileIO.writeAtomically(Array("first".utf8), toPath: path)
+        try FileIO.writeAtomically(Array("second".utf8), toPath: path)
+        #expect(try FileIO.readWholeFile(atPath: path, maxBytes: 100) == Array("second".utf8))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["out.mtorrent"])
+        #expect(throws: FileIOError.self) { try FileIO.writeAtomically([1], toPath: "\(directory.path)/missing/x") }
+        #expect(throws: FileIOError.self) { try FileIO.readWholeFile(atPath: path, maxBytes: 3) }
+    }
+
+    @Test func sha1HashHexRoundTrips() throws {
+        let hash = try #require(SHA1Hash(hex: "00112233445566778899AABBCCDDEEFF00112233"))
+        #expect(hash.hex == "00112233445566778899aabbccddeeff00112233")
+        #expect(SHA1Hash(hex: "0011") == nil)
+        #expect(SHA1Hash(hex: String(repeating: "g", count: 40)) == nil)
+        #expect(SHA1Hash(bytes: [1, 2]) == nil)
+    }
+}

@@ -1,0 +1,36 @@
+import Foundation
+
+/// A fresh directory under /tmp, removed when the test is done with it.
+final class TemporaryDirectory {
+    let path: String
+
+    init() {
+        var template = Array("/tmp/microtorr-test-XXXXXX".utf8CString)
+        path = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+
+    /// Writes `bytes` at `relative` (parents created) and returns the path.
+    @discardableResult
+    func write(_ bytes: [UInt8], to relative: String) throws -> String {
+        let full = "\(path)/\(relative)"
+        try FileManager.default.createDirectory(
+            atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try Data(bytes).write(to: URL(fileURLWithPath: full))
+        return full
+    }
+}
+
+/// Deterministic pseudo-random bytes (so failures reproduce).
+func pseudoRandomBytes(count: Int, seed: UInt64) -> [UInt8] {
+    var state = seed | 1
+    return (0..<count).map { _ in
+        state ^= state << 13
+        state ^= state >> 7
+        state ^= state << 17
+        return UInt8(truncatingIfNeeded: state)
+    }
+}
