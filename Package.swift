@@ -39,14 +39,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Helpers shared by the test targets: temp dirs, running real processes.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "BencodeTests", dependencies: ["Bencode"]),
         .testTarget(
             name: "MetainfoTests",
-            dependencies: ["Metainfo", "Bencode", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["Metainfo", "Bencode", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]
         ),
-        .testTarget(
-            name: "MicroTorrCLITests",
-            dependencies: ["Metainfo", "Bencode", "MicroTorrLogging", .product(name: "Logging", package: "swift-log")]
-        ),
+        .testTarget(name: "MicroTorrCLITests", dependencies: ["Bencode", "TestSupport"]),
     ]
 )

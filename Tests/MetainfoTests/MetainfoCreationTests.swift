@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import TestSupport
 import Metainfo
 import Testing
 

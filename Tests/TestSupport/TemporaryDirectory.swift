@@ -1,10 +1,10 @@
 import Foundation
 
 /// A fresh directory under /tmp, removed when the test is done with it.
-final class TemporaryDirectory {
-    let path: String
+public final class TemporaryDirectory {
+    public let path: String
 
-    init() {
+    public init() {
         var template = Array("/tmp/microtorr-test-XXXXXX".utf8CString)
         path = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
     }
@@ -13,19 +13,25 @@ final class TemporaryDirectory {
         try? FileManager.default.removeItem(atPath: path)
     }
 
-    /// Writes `bytes` at `relative` (parents created) and returns the path.
     @discardableResult
-    func write(_ bytes: [UInt8], to relative: String) throws -> String {
+    public func write(_ bytes: [UInt8], to relative: String) throws -> String {
         let full = "\(path)/\(relative)"
         try FileManager.default.createDirectory(
             atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try Data(bytes).write(to: URL(fileURLWithPath: full))
         return full
     }
+
+    @discardableResult
+    public func randomFile(_ relative: String, size: Int) throws -> String {
+        let random = FileHandle(forReadingAtPath: "/dev/urandom")!
+        defer { try? random.close() }
+        return try write(Array(random.readData(ofLength: size)), to: relative)
+    }
 }
 
 /// Deterministic pseudo-random bytes (so failures reproduce).
-func pseudoRandomBytes(count: Int, seed: UInt64) -> [UInt8] {
+public func pseudoRandomBytes(count: Int, seed: UInt64) -> [UInt8] {
     var state = seed | 1
     return (0..<count).map { _ in
         state ^= state << 13
