@@ -10,11 +10,14 @@ let package = Package(
         .executable(name: "microtorr", targets: ["microtorr"]),
         .library(name: "Bencode", targets: ["Bencode"]),
         .library(name: "Metainfo", targets: ["Metainfo"]),
+        .library(name: "TrackerKit", targets: ["TrackerKit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         .target(name: "Bencode"),
@@ -23,6 +26,18 @@ let package = Package(
             dependencies: [
                 "Bencode",
                 .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
+            name: "TrackerKit",
+            dependencies: [
+                "Bencode",
+                "Metainfo",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .target(
@@ -35,6 +50,7 @@ let package = Package(
                 "Bencode",
                 "Metainfo",
                 "MicroTorrLogging",
+                "TrackerKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -45,6 +61,14 @@ let package = Package(
         .testTarget(
             name: "MetainfoTests",
             dependencies: ["Metainfo", "Bencode", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .testTarget(
+            name: "TrackerKitTests",
+            dependencies: [
+                "TrackerKit", "Bencode", "Metainfo", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
         ),
         .testTarget(name: "MicroTorrCLITests", dependencies: ["Bencode", "TestSupport"]),
     ]

@@ -3,11 +3,11 @@ import Metainfo
 
 /// The `microtorr` executable: one subcommand per file in this folder.
 @main
-struct MicroTorr: ParsableCommand {
+struct MicroTorr: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "microtorr",
         abstract: "Peer-to-peer file sharing on the BitTorrent v1 protocol.",
         version: MicroTorrVersion.string,
-        subcommands: [CreateCommand.self, InfoCommand.self, CompletionCommand.self]
+        subcommands: [CreateCommand.self, InfoCommand.self, TrackerCommand.self, CompletionCommand.self]
     )
 }

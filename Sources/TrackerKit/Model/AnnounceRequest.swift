@@ -1,0 +1,96 @@
+import Metainfo
+
+/// What an announce says about the peer's state (BEP 3), plus the original
+/// MicroTorr's periodic `alive`.
+public enum AnnounceEvent: String, Sendable, Hashable {
+    case started, stopped, completed, alive
+    /// A regular re-announce (empty or absent `event`).
+    case none = ""
+}
+
+/// A `GET /announce` request (BEP 3, BEP 23 compact).
+public struct AnnounceRequest: Sendable, Hashable {
+    public var infoHash: InfoHash
+    public var peerID: PeerID
+    public var port: UInt16
+    public var uploaded: Int64 = 0
+    public var downloaded: Int64 = 0
+    public var left: Int64 = 0
+    public var event: AnnounceEvent = .none
+    /// The address the peer claims (honoured only on private networks).
+    public var ip: IPAddress?
+    public var numwant: Int?
+    public var compact = true
+    public var noPeerID = false
+    public var key: String?
+    /// The original MicroTorr's JSON reply instead of bencode.
+    public var wantsJSON = false
+
+    public init(infoHash: InfoHash, peerID: PeerID, port: UInt16) {
+        self.infoHash = infoHash
+        self.peerID = peerID
+        self.port = port
+    }
+
+    public init(query: QueryParameters) throws(TrackerFailure) {
+        guard let hash = query.first("info_hash") else { throw TrackerFailure("missing info_hash") }
+        guard let infoHash = InfoHash(bytes: hash) else {
+            throw TrackerFailure("info_hash must be 20 bytes, got \(hash.count)")
+        }
+        guard let id = query.first("peer_id") else { throw TrackerFailure("missing peer_id") }
+        guard let peerID = PeerID(bytes: id) else { throw TrackerFailure("peer_id must be 20 bytes, got \(id.count)") }
+        guard let portText = query.first("port") else { throw TrackerFailure("missing port") }
+        guard let port = Self.integer(portText).flatMap({ UInt16(exactly: $0) }), port > 0 else {
+            throw TrackerFailure("invalid port")
+        }
+        self.init(infoHash: infoHash, peerID: peerID, port: port)
+        for (name, keyPath) in [("uploaded", \AnnounceRequest.uploaded), ("downloaded", \.downloaded), ("left", \.left)] {
+            guard let raw = query.first(name) else { continue }
+            guard let value = Self.integer(raw), value >= 0 else { throw TrackerFailure("invalid \(name)") }
+            self[keyPath: keyPath] = value
+        }
+        if let raw = query.first("event") {
+            guard let event = AnnounceEvent(rawValue: String(decoding: raw, as: UTF8.self)) else {
+                throw TrackerFailure("unknown event")
+            }
+            self.event = event
+        }
+        if let raw = query.first("ip"), !raw.isEmpty {
+            guard let ip = IPAddress(String(decoding: raw, as: UTF8.self)) else { throw TrackerFailure("invalid ip") }
+            self.ip = ip
+        }
+        if let raw = query.first("numwant") {
+            guard let value = Self.integer(raw), value >= 0 else { throw TrackerFailure("invalid numwant") }
+            numwant = Int(clamping: value)
+        }
+        compact = query.first("compact") != Array("0".utf8)
+        noPeerID = query.first("no_peer_id") == Array("1".utf8)
+        key = query.first("key").map { String(decoding: $0, as: UTF8.self) }
+        wantsJSON = query.first("format") == Array("json".utf8)
+    }
+
+    /// The query string a client sends.
+    public var query: QueryParameters {
+        var query = QueryParameters()
+        query.append("info_hash", infoHash.bytes)
+        query.append("peer_id", peerID.bytes)
+        query.append("port", String(port))
+        query.append("uploaded", String(uploaded))
+        query.append("downloaded", String(downloaded))
+        query.append("left", String(left))
+        query.append("compact", compact ? "1" : "0")
+        if event != .none { query.append("event", event.rawValue) }
+        if let ip { query.append("ip", ip.description) }
+        if let numwant { query.append("numwant", String(numwant)) }
+        if let key { query.append("key", key) }
+        return query
+    }
+
+    /// A decimal integer of at most 19 digits (no sign, no spaces).
+    static func integer(_ bytes: [UInt8]) -> Int64? {
+        guard !bytes.isEmpty, bytes.count <= 19, bytes.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else {
+            return nil
+        }
+        return Int64(String(decoding: bytes, as: UTF8.self))
+    }
+}

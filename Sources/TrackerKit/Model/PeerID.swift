@@ -1,0 +1,40 @@
+/// A peer's 20-byte id, stored inline (no heap allocation): a tracker holds
+/// one per live peer, so 100 000 peers must stay cheap.
+public struct PeerID: Hashable, Sendable, CustomStringConvertible {
+    public static let byteCount = 20
+    private let head: UInt64
+    private let middle: UInt64
+    private let tail: UInt32
+
+    public init?(bytes: some Collection<UInt8>) {
+        guard bytes.count == Self.byteCount else { return nil }
+        let array = Array(bytes)
+        func load(_ range: Range<Int>) -> UInt64 { array[range].reduce(0) { $0 << 8 | UInt64($1) } }
+        head = load(0..<8)
+        middle = load(8..<16)
+        tail = UInt32(load(16..<20))
+    }
+
+    /// `-MT0100-` followed by random bytes (Azureus-style client prefix).
+    public static func random(clientPrefix: String = "-MT0100-") -> PeerID {
+        var bytes = Array(clientPrefix.utf8.prefix(byteCount))
+        while bytes.count < byteCount { bytes.append(UInt8.random(in: 0...255)) }
+        return PeerID(bytes: bytes)!
+    }
+
+    public var bytes: [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(Self.byteCount)
+        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: head >> UInt64(shift))) }
+        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: middle >> UInt64(shift))) }
+        for shift in stride(from: 24, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: tail >> UInt32(shift))) }
+        return bytes
+    }
+
+    /// Printable ids as text, others as hex.
+    public var description: String {
+        let raw = bytes
+        if raw.allSatisfy({ (0x21...0x7E).contains($0) }) { return String(decoding: raw, as: UTF8.self) }
+        return raw.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+    }
+}

@@ -1,0 +1,73 @@
+import Bencode
+
+/// Encodes tracker replies. Built by hand in key order rather than through
+/// a `Bencode` dictionary: this runs for every announce.
+enum AnnounceReply {
+    static func bencoded(_ reply: SwarmRegistry.Reply, request: AnnounceRequest, configuration: TrackerConfiguration) -> [UInt8] {
+        var output: [UInt8] = []
+        output.reserveCapacity(96 + reply.peers.count * 8)
+        output.append(contentsOf: "d8:completei\(reply.complete)e10:incompletei\(reply.incomplete)e".utf8)
+        output.append(contentsOf: "8:intervali\(configuration.interval)e12:min intervali\(configuration.minInterval)e".utf8)
+        if request.compact {
+            var v4: [UInt8] = []
+            var v6: [UInt8] = []
+            for peer in reply.peers {
+                if peer.endpoint.ip.isIPv4 { v4 += peer.endpoint.compactBytes } else { v6 += peer.endpoint.compactBytes }
+            }
+            output.append(contentsOf: "5:peers\(v4.count):".utf8)
+            output.append(contentsOf: v4)
+            if !v6.isEmpty {
+                output.append(contentsOf: "6:peers6\(v6.count):".utf8)
+                output.append(contentsOf: v6)
+            }
+        } else {
+            output.append(contentsOf: "5:peersl".utf8)
+            for peer in reply.peers {
+                var entry: Bencode = ["ip": .string(peer.endpoint.ip.description), "port": .integer(Int64(peer.endpoint.port))]
+                if !request.noPeerID, case .dictionary(var fields) = entry {
+                    fields[Array("peer id".utf8)] = .bytes(peer.id.bytes)
+                    entry = .dictionary(fields)
+                }
+                entry.encode(into: &output)
+            }
+            output.append(UInt8(ascii: "e"))
+        }
+        output.append(UInt8(ascii: "e"))
+        return output
+    }
+
+    /// The original MicroTorr's JSON form, for people and scripts.
+    static func json(_ reply: SwarmRegistry.Reply, configuration: TrackerConfiguration) -> [UInt8] {
+        let peers = reply.peers.map { peer in
+            "{\"ip\":\"\(peer.endpoint.ip)\",\"port\":\(peer.endpoint.port),\"id\":\"\(peer.id.bytes.map { String(format2: $0) }.joined())\"}"
+        }
+        return Array(("{\"interval\":\(configuration.interval),\"complete\":\(reply.complete),\"incomplete\":\(reply.incomplete),"
+            + "\"peers\":[\(peers.joined(separator: ","))]}").utf8)
+    }
+
+    static func failure(_ reason: String) -> [UInt8] {
+        (["failure reason": .string(reason)] as Bencode).encoded()
+    }
+
+    static func scrape(_ entries: [(InfoHash, SwarmRegistry.ScrapeEntry)]) -> [UInt8] {
+        var files: [[UInt8]: Bencode] = [:]
+        for (hash, entry) in entries {
+            files[hash.bytes] = [
+                "complete": .integer(Int64(entry.complete)),
+                "downloaded": .integer(Int64(entry.downloaded)),
+                "incomplete": .integer(Int64(entry.incomplete)),
+            ]
+        }
+        return (["files": .dictionary(files)] as Bencode).encoded()
+    }
+}
+
+import Metainfo
+
+extension String {
+    /// Two lower-case hex digits.
+    init(format2 byte: UInt8) {
+        let digits = Array("0123456789abcdef")
+        self = String([digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]])
+    }
+}

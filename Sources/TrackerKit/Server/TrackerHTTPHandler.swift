@@ -1,0 +1,70 @@
+import NIOCore
+import NIOHTTP1
+
+/// Serves tracker requests on one HTTP/1.1 connection (keep-alive aware).
+/// Request bodies are ignored; everything is in the request target.
+final class TrackerHTTPHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let service: TrackerService
+    private var head: HTTPRequestHead?
+
+    init(service: TrackerService) {
+        self.service = service
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            self.head = head
+        case .body:
+            break
+        case .end:
+            guard let head else { return }
+            self.head = nil
+            respond(to: head, context: context)
+        }
+    }
+
+    private func respond(to head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let reply: TrackerHTTPReply
+        if head.method == .GET || head.method == .HEAD {
+            reply = service.handle(target: head.uri, source: context.channel.remoteAddress.flatMap(IPAddress.init(socketAddress:)))
+        } else {
+            reply = TrackerHTTPReply(status: 405, contentType: "text/plain", body: Array("method not allowed\n".utf8))
+        }
+        let keepAlive = head.isKeepAlive
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: reply.contentType)
+        headers.add(name: "Content-Length", value: String(reply.body.count))
+        if !keepAlive { headers.add(name: "Connection", value: "close") }
+        let responseHead = HTTPResponseHead(
+            version: head.version, status: HTTPResponseStatus(statusCode: reply.status), headers: headers)
+        context.write(wrapOutboundOut(.head(responseHead)), promise: nil)
+        if head.method != .HEAD {
+            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: reply.body)))), promise: nil)
+        }
+        let done = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: done)
+        if !keepAlive {
+            let channel = context.channel
+            done.futureResult.whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+}
+
+extension IPAddress {
+    /// The address of a NIO socket address (nil for Unix sockets).
+    init?(socketAddress: SocketAddress) {
+        switch socketAddress {
+        case .v4(let address):
+            self = .v4(UInt32(bigEndian: address.address.sin_addr.s_addr))
+        case .v6(let address):
+            var raw = address.address.sin6_addr
+            self.init(bytes: withUnsafeBytes(of: &raw) { Array($0) })
+        case .unixDomainSocket:
+            return nil
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+import Metainfo
+import Synchronization
+
+/// The info-hashes of the metainfo files in a directory: a tracker in
+/// whitelist mode tracks only those.
+///
+/// `reload()` reads the directory (blocking I/O: call it off the event
+/// loop); lookups are lock-protected reads. Files are parsed again only
+/// when their size or modification time changed.
+public final class Whitelist: Sendable {
+    public let directory: String
+    private struct Entry: Sendable {
+        let size: Int
+        let modified: Date
+        let hash: InfoHash?
+    }
+    private let state = Mutex<(entries: [String: Entry], hashes: Set<InfoHash>)>(([:], []))
+
+    public init(directory: String) {
+        self.directory = directory
+    }
+
+    public func contains(_ hash: InfoHash) -> Bool {
+        state.withLock { $0.hashes.contains(hash) }
+    }
+
+    public var count: Int { state.withLock { $0.hashes.count } }
+
+    /// Rescans the directory; returns the files that could not be loaded.
+    @discardableResult
+    public func reload() -> [String: String] {
+        let previous = state.withLock { $0.entries }
+        var entries: [String: Entry] = [:]
+        var failures: [String: String] = [:]
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        for name in names where name.hasSuffix(".mtorrent") || name.hasSuffix(".torrent") {
+            let path = "\(directory)/\(name)"
+            guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+                  let size = attributes[.size] as? Int, let modified = attributes[.modificationDate] as? Date else { continue }
+            if let known = previous[name], known.size == size, known.modified == modified {
+                entries[name] = known
+                continue
+            }
+            do {
+                entries[name] = Entry(size: size, modified: modified, hash: try Metainfo(contentsOfFile: path).infoHash)
+            } catch {
+                entries[name] = Entry(size: size, modified: modified, hash: nil)
+                failures[name] = String(describing: error)
+            }
+        }
+        let hashes = Set(entries.values.compactMap(\.hash))
+        state.withLock { $0 = (entries, hashes) }
+        return failures
+    }
+}
