@@ -12,10 +12,14 @@ public struct BencodeDecoder: Sendable {
         /// Longest accepted byte string (torrent `pieces` for a 1 TiB file
         /// at 256 KiB pieces is 80 MiB).
         public var maxStringLength: Int
+        /// Most values in one input. Each decoded value costs tens of bytes,
+        /// so this bounds memory for inputs such as millions of `le`.
+        public var maxValues: Int
 
-        public init(maxDepth: Int = 64, maxStringLength: Int = 128 << 20) {
+        public init(maxDepth: Int = 64, maxStringLength: Int = 128 << 20, maxValues: Int = 1_000_000) {
             self.maxDepth = maxDepth
             self.maxStringLength = maxStringLength
+            self.maxValues = maxValues
         }
     }
 
@@ -53,6 +57,7 @@ private struct Parser {
     let input: [UInt8]
     let limits: BencodeDecoder.Limits
     var position = 0
+    var values = 0
 
     init(input: [UInt8], limits: BencodeDecoder.Limits) {
         self.input = input
@@ -61,6 +66,10 @@ private struct Parser {
 
     mutating func parseValue(depth: Int) throws(BencodeError) -> BencodeNode {
         let start = position
+        values += 1
+        if values > limits.maxValues {
+            throw BencodeError(offset: start, reason: .tooManyValues(limit: limits.maxValues))
+        }
         let byte = try peek()
         switch byte {
         case UInt8(ascii: "i"):

@@ -14,6 +14,7 @@ public struct BencodeError: Error, Hashable, Sendable, CustomStringConvertible {
         case stringTooLong(declared: Int, limit: Int)
         case stringBeyondEnd(declared: Int, available: Int)
         case nestingTooDeep(limit: Int)
+        case tooManyValues(limit: Int)
         case nonStringKey
         case duplicateKey([UInt8])
         case trailingBytes
@@ -47,6 +48,7 @@ extension BencodeError.Reason {
         case .stringBeyondEnd(let declared, let available):
             return "string declares \(declared) bytes but only \(available) remain"
         case .nestingTooDeep(let limit): return "nesting deeper than \(limit) levels"
+        case .tooManyValues(let limit): return "more than \(limit) values"
         case .nonStringKey: return "dictionary key is not a byte string"
         case .duplicateKey(let key): return "duplicate dictionary key \"\(Self.show(key))\""
         case .trailingBytes: return "trailing bytes after the value"
@@ -57,7 +59,9 @@ extension BencodeError.Reason {
         (0x21...0x7E).contains(byte) ? "'\(Character(Unicode.Scalar(byte)))'" : "0x" + String(byte, radix: 16)
     }
 
+    /// Printable ASCII as is, every other byte as `\xNN`: the key came from
+    /// the input and must not put control characters into a message.
     private static func show(_ bytes: [UInt8]) -> String {
-        String(decoding: bytes.prefix(64), as: UTF8.self)
+        bytes.prefix(64).map { (0x20...0x7E).contains($0) && $0 != 0x5C ? String(Character(Unicode.Scalar($0))) : "\\x" + String($0, radix: 16) }.joined()
     }
 }

@@ -6,20 +6,39 @@ import Darwin
 
 /// The files a new torrent will describe, found on disk.
 public struct ContentSource: Hashable, Sendable {
+    /// What a file looked like when scanned; hashing checks it again after,
+    /// so a file modified meanwhile is reported instead of mis-hashed.
+    public struct Snapshot: Hashable, Sendable {
+        public let device: UInt64
+        public let inode: UInt64
+        public let size: Int64
+        public let modified: timespec
+
+        init(_ info: stat) {
+            device = UInt64(info.st_dev)
+            inode = UInt64(info.st_ino)
+            size = Int64(info.st_size)
+            modified = info.st_mtim
+        }
+    }
+
     /// Torrent name: the shared file's or directory's own name.
     public let name: String
     public let isMultiFile: Bool
-    /// Files in torrent order (sorted by path for a directory).
+    /// Files in torrent order (sorted by path bytes for a directory).
     public let files: [FileEntry]
     /// Where each file of `files` is on disk.
     public let diskPaths: [String]
+    public let snapshots: [Snapshot]
+    /// Entries left out: symbolic links and special files.
+    public let skipped: [String]
 
     public var totalLength: Int64 { files.reduce(0) { $0 + $1.length } }
     public var layout: FileLayout { FileLayout(lengths: files.map(\.length)) }
 
     /// Scans a file or a directory. In a directory, regular files are taken
     /// recursively; symbolic links are not followed (they could point
-    /// outside the shared tree or loop).
+    /// outside the shared tree or loop) and are listed in `skipped`.
     public init(scanning path: String) throws(CreationError) {
         let trimmed = path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
         var info = stat()
@@ -42,46 +61,94 @@ public struct ContentSource: Hashable, Sendable {
             isMultiFile = false
             files = [FileEntry(path: [], length: Int64(info.st_size))]
             diskPaths = [trimmed]
+            snapshots = [Snapshot(info)]
+            skipped = []
         case S_IFDIR:
-            var found: [(path: [String], length: Int64)] = []
-            try Self.walk(directory: trimmed, prefix: [], into: &found)
+            var found: [(path: [String], info: stat)] = []
+            var skipped: [String] = []
+            try Self.walk(directory: trimmed, prefix: [], into: &found, skipped: &skipped)
             found.sort { lhs, rhs in
                 lhs.path.lexicographicallyPrecedes(rhs.path) { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
             }
             isMultiFile = true
-            files = found.map { FileEntry(path: $0.path, length: $0.length) }
+            files = found.map { FileEntry(path: $0.path, length: Int64($0.info.st_size)) }
             diskPaths = found.map { ([trimmed] + $0.path).joined(separator: "/") }
+            snapshots = found.map { Snapshot($0.info) }
+            self.skipped = skipped
         default:
             throw .unsupportedPath(trimmed, "it is neither a regular file nor a directory")
         }
         guard totalLength > 0 else { throw .emptyContent(trimmed) }
     }
 
+    /// Whether any shared file is the file at `path` (same device and inode).
+    public func includes(fileAt path: String) -> Bool {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return false }
+        return snapshots.contains { $0.device == UInt64(info.st_dev) && $0.inode == UInt64(info.st_ino) }
+    }
+
+    /// Fails if a file changed since the scan (size or modification time).
+    public func checkUnchanged() throws(CreationError) {
+        for (path, snapshot) in zip(diskPaths, snapshots) {
+            var info = stat()
+            guard stat(path, &info) == 0, Snapshot(info) == snapshot else { throw .fileChanged(path) }
+        }
+    }
+
     private static func walk(
-        directory: String, prefix: [String], into found: inout [(path: [String], length: Int64)]
+        directory: String, prefix: [String], into found: inout [(path: [String], info: stat)], skipped: inout [String]
     ) throws(CreationError) {
+        // Names are collected and the directory closed before descending, so
+        // a deep tree holds one directory descriptor at a time.
+        var names: [String] = []
         guard let handle = opendir(directory) else { throw .io(.system("cannot list", path: directory)) }
-        defer { closedir(handle) }
-        while let entry = readdir(handle) {
+        while true {
+            errno = 0
+            guard let entry = readdir(handle) else {
+                let code = errno
+                closedir(handle)
+                if code != 0 { throw .io(.system("cannot list", path: directory, errno: code)) }
+                break
+            }
             let rawName = withUnsafeBytes(of: entry.pointee.d_name) { Array($0.prefix(while: { $0 != 0 })) }
-            guard let name = String(validating: rawName, as: UTF8.self) else {
+            let name = String(decoding: rawName, as: UTF8.self)
+            if name == "." || name == ".." { continue }
+            guard String(validating: rawName, as: UTF8.self) != nil else {
+                closedir(handle)
                 throw .unsupportedPath(directory, "it holds a file name that is not valid UTF-8")
             }
-            if name == "." || name == ".." { continue }
+            names.append(name)
+        }
+        for name in names {
             let fullPath = "\(directory)/\(name)"
             var info = stat()
             guard lstat(fullPath, &info) == 0 else { throw .io(.system("cannot read", path: fullPath)) }
             let kind = info.st_mode & S_IFMT
-            guard kind == S_IFREG || kind == S_IFDIR else { continue }
+            guard kind == S_IFREG || kind == S_IFDIR else {
+                skipped.append(fullPath)
+                continue
+            }
             if let problem = PathComponent.problem(with: name) {
                 throw .unsupportedPath(fullPath, "its name \(problem)")
             }
             if kind == S_IFDIR {
-                try walk(directory: fullPath, prefix: prefix + [name], into: &found)
+                try walk(directory: fullPath, prefix: prefix + [name], into: &found, skipped: &skipped)
             } else {
-                found.append((prefix + [name], Int64(info.st_size)))
+                found.append((prefix + [name], info))
             }
         }
+    }
+}
+
+extension timespec: @retroactive Equatable, @retroactive Hashable {
+    public static func == (lhs: timespec, rhs: timespec) -> Bool {
+        lhs.tv_sec == rhs.tv_sec && lhs.tv_nsec == rhs.tv_nsec
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(tv_sec)
+        hasher.combine(tv_nsec)
     }
 }
 

@@ -28,7 +28,9 @@ public enum FileIO {
     /// Reads a whole file, refusing (before allocating) files larger than
     /// `maxBytes`.
     public static func readWholeFile(atPath path: String, maxBytes: Int) throws(FileIOError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: opening a FIFO must not hang before the regular-file
+        // check below refuses it (regular files ignore the flag).
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw .system("cannot open", path: path) }
         defer { close(fd) }
         var info = stat()

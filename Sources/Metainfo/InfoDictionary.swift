@@ -12,6 +12,9 @@ public struct InfoDictionary: Hashable, Sendable {
     public let isPrivate: Bool
     /// The original MicroTorr's SHA-1 of the whole content, when present.
     public let idHash: SHA1Hash?
+    /// Sum of the file lengths (computed once: it is used per piece).
+    public let totalLength: Int64
+    public let layout: FileLayout
 
     public init(
         name: String, pieceLength: Int, pieces: [UInt8], files: [FileEntry],
@@ -24,9 +27,9 @@ public struct InfoDictionary: Hashable, Sendable {
         self.isMultiFile = isMultiFile
         self.isPrivate = isPrivate
         self.idHash = idHash
+        self.layout = FileLayout(lengths: files.map(\.length))
+        self.totalLength = layout.totalLength
     }
-
-    public var totalLength: Int64 { files.reduce(0) { $0 + $1.length } }
 
     public var pieceCount: Int { pieces.count / SHA1Hash.byteCount }
 
@@ -46,6 +49,4 @@ public struct InfoDictionary: Hashable, Sendable {
     public var outputPaths: [[String]] {
         isMultiFile ? files.map { [name] + $0.path } : [[name]]
     }
-
-    public var layout: FileLayout { FileLayout(lengths: files.map(\.length)) }
 }

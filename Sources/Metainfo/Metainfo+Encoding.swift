@@ -12,7 +12,12 @@ extension InfoDictionary {
         guard case .dictionary(var fields) = dictionary else { fatalError("unreachable") }
         if isMultiFile {
             fields[Array("files".utf8)] = .list(files.map { file in
-                ["length": .integer(file.length), "path": .list(file.path.map { .string($0) })]
+                var entry: Bencode = ["length": .integer(file.length), "path": .list(file.path.map { .string($0) })]
+                if file.isPadding, case .dictionary(var padded) = entry {
+                    padded[Array("attr".utf8)] = "p"
+                    entry = .dictionary(padded)
+                }
+                return entry
             })
         } else {
             fields[Array("length".utf8)] = .integer(files[0].length)

@@ -3,8 +3,11 @@ import Bencode
 extension Metainfo {
     /// Longest accepted piece: 256 MiB (mktorrent's maximum, 2^28).
     public static let maxPieceLength = 1 << 28
-    /// Largest metainfo file read from disk.
-    public static let maxFileSize = 160 << 20
+    /// Largest metainfo file read from disk (a 1 TiB torrent at 256 KiB
+    /// pieces has 80 MiB of hashes; at its auto piece length, 40 KiB).
+    public static let maxFileSize = 64 << 20
+    /// Longest path a file may get below the output directory (PATH_MAX).
+    public static let maxPathLength = 4096
 
     /// Loads and validates a metainfo file.
     public init(contentsOfFile path: String) throws {
@@ -53,7 +56,7 @@ extension Metainfo {
 
 extension InfoDictionary {
     init(validating reader: FieldReader) throws(MetainfoError) {
-        let name = try reader.requiredString("name")
+        let name = try reader.pathElement("name")
         if let problem = PathComponent.problem(with: name) {
             throw .invalidField(field: "info.name", reason: problem)
         }
@@ -83,7 +86,7 @@ extension InfoDictionary {
             }
             files = [FileEntry(path: [], length: length)]
         case (nil, let list?):
-            files = try Self.validatedFiles(list)
+            files = try Self.validatedFiles(list, name: name)
         }
 
         var total: Int64 = 0
@@ -118,13 +121,12 @@ extension InfoDictionary {
             isMultiFile: multi != nil, isPrivate: isPrivate == 1, idHash: idHash)
     }
 
-    private static func validatedFiles(_ list: [BencodeNode]) throws(MetainfoError) -> [FileEntry] {
+    private static func validatedFiles(_ list: [BencodeNode], name: String) throws(MetainfoError) -> [FileEntry] {
         guard !list.isEmpty else {
             throw .invalidField(field: "info.files", reason: "is empty")
         }
         var files: [FileEntry] = []
-        var filePaths = Set<String>()
-        var directoryPaths = Set<String>()
+        var tree = PathTrie()
         for (index, node) in list.enumerated() {
             let field = "info.files[\(index)]"
             let entry = try FieldReader(node: node, path: field)
@@ -132,32 +134,39 @@ extension InfoDictionary {
             guard length >= 0 else {
                 throw .invalidField(field: "\(field).length", reason: "is negative (\(length))")
             }
-            let elements = try entry.requiredList("path")
+            let utf8Elements = try entry.optionalList("path.utf-8")
+            let elements: [BencodeNode]
+            if let utf8Elements { elements = utf8Elements } else { elements = try entry.requiredList("path") }
+            let pathKey = utf8Elements == nil ? "path" : "path.utf-8"
             guard !elements.isEmpty else {
-                throw .invalidField(field: "\(field).path", reason: "is empty")
+                throw .invalidField(field: "\(field).\(pathKey)", reason: "is empty")
             }
             var path: [String] = []
+            var pathLength = name.utf8.count
             for (elementIndex, element) in elements.enumerated() {
-                let elementField = "\(field).path[\(elementIndex)]"
-                let component = try FieldReader.string(element, field: elementField)
+                let elementField = "\(field).\(pathKey)[\(elementIndex)]"
+                let component = try FieldReader.pathText(element, field: elementField)
                 if let problem = PathComponent.problem(with: component) {
                     throw .invalidField(field: elementField, reason: problem)
                 }
+                pathLength += 1 + component.utf8.count
+                guard pathLength <= Metainfo.maxPathLength else {
+                    throw .invalidField(field: "\(field).\(pathKey)", reason: "is longer than \(Metainfo.maxPathLength) bytes")
+                }
                 path.append(component)
             }
-            // NUL never occurs in a valid component, so it is a safe separator.
-            let joined = path.joined(separator: "\0")
-            guard !directoryPaths.contains(joined), filePaths.insert(joined).inserted else {
-                throw .invalidField(field: "\(field).path", reason: "collides with another file (\(path.joined(separator: "/")))")
+            switch tree.insert(path) {
+            case nil:
+                break
+            case .duplicate:
+                throw .invalidField(field: "\(field).\(pathKey)",
+                                    reason: "collides with another file (\(path.joined(separator: "/").escapingControlCharacters))")
+            case .belowFile(let depth):
+                throw .invalidField(field: "\(field).\(pathKey)",
+                                    reason: "places a file below another file (\(path[..<depth].joined(separator: "/").escapingControlCharacters))")
             }
-            for depth in 1..<path.count {
-                let prefix = path[..<depth].joined(separator: "\0")
-                guard !filePaths.contains(prefix) else {
-                    throw .invalidField(field: "\(field).path", reason: "places a file below another file (\(path[..<depth].joined(separator: "/")))")
-                }
-                directoryPaths.insert(prefix)
-            }
-            files.append(FileEntry(path: path, length: length))
+            let attributes = try entry.optionalBytes("attr") ?? []
+            files.append(FileEntry(path: path, length: length, isPadding: attributes.contains(UInt8(ascii: "p"))))
         }
         return files
     }
@@ -219,10 +228,6 @@ struct FieldReader {
         return try Self.string(node, field: field(key))
     }
 
-    func requiredString(_ key: String) throws(MetainfoError) -> String {
-        try Self.string(try required(key), field: field(key))
-    }
-
     /// Free text shown to people (comment, created by): invalid UTF-8 is
     /// repaired rather than refused, since nothing is derived from it.
     func optionalText(_ key: String) throws(MetainfoError) -> String? {
@@ -243,7 +248,24 @@ struct FieldReader {
         return value
     }
 
-    /// A byte string that must be valid UTF-8 (names, paths, URLs).
+    /// A name or path element: the `KEY.utf-8` variant when present (some
+    /// tools put the local encoding in `KEY` and UTF-8 beside it).
+    func pathElement(_ key: String) throws(MetainfoError) -> String {
+        if let variant = optional("\(key).utf-8") { return try Self.pathText(variant, field: field("\(key).utf-8")) }
+        return try Self.pathText(try required(key), field: field(key))
+    }
+
+    /// File-name text: invalid UTF-8 (old torrents in a local encoding) is
+    /// repaired with U+FFFD rather than refused, so such torrents still
+    /// load; the safety checks run on the repaired name that is used.
+    static func pathText(_ node: BencodeNode, field: String) throws(MetainfoError) -> String {
+        guard case .bytes(let bytes) = node.content else {
+            throw .wrongType(field: field, expected: "a byte string")
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// A byte string that must be valid UTF-8 (URLs).
     static func string(_ node: BencodeNode, field: String) throws(MetainfoError) -> String {
         guard case .bytes(let bytes) = node.content else {
             throw .wrongType(field: field, expected: "a byte string")

@@ -3,8 +3,8 @@ import Foundation
 /// Makes a new metainfo file for content on disk.
 public struct MetainfoCreator: Sendable {
     public struct Options: Sendable {
-        /// Tracker URLs: the first is `announce`; with more than one, each
-        /// becomes its own BEP 12 tier in `announce-list`.
+        /// Tracker URLs: the first is `announce`, and each becomes its own
+        /// BEP 12 tier of `announce-list`, in order.
         public var trackers: [String] = []
         public var pieceLength: PieceLength = .auto
         public var comment: String?
@@ -25,6 +25,13 @@ public struct MetainfoCreator: Sendable {
         self.options = options
     }
 
+    /// Bytes a `HashProgress` passed to `create` counts up to.
+    public func workBytes(for source: ContentSource) -> Int64 {
+        source.totalLength * (options.includesIDHash ? 2 : 1)
+    }
+
+    /// Hashes the content (blocking: see `PieceHasher.run`) and builds the
+    /// metainfo.
     public func create(from source: ContentSource, progress: HashProgress? = nil) throws(CreationError) -> Metainfo {
         if let problem = options.pieceLength.problem { throw .invalidOption(problem) }
         let pieceLength = options.pieceLength.resolved(forTotalLength: source.totalLength)
@@ -32,6 +39,7 @@ public struct MetainfoCreator: Sendable {
             layout: source.layout, diskPaths: source.diskPaths, pieceLength: pieceLength,
             threads: options.threads, computesContentHash: options.includesIDHash)
         let result = try hasher.run(progress: progress)
+        try source.checkUnchanged()
         let info = InfoDictionary(
             name: source.name, pieceLength: pieceLength, pieces: result.pieces, files: source.files,
             isMultiFile: source.isMultiFile, isPrivate: options.isPrivate, idHash: result.contentHash)
@@ -39,7 +47,7 @@ public struct MetainfoCreator: Sendable {
             info: info,
             infoBytes: info.bencodeValue.encoded(),
             announce: options.trackers.first,
-            announceList: options.trackers.count > 1 ? options.trackers.map { [$0] } : [],
+            announceList: options.trackers.map { [$0] },
             comment: options.comment,
             createdBy: MicroTorrVersion.createdBy,
             creationDate: options.creationDate)

@@ -4,11 +4,17 @@ import Foundation
 import Synchronization
 
 /// Hashes a torrent's content from disk: every piece's SHA-1 on all cores,
-/// and optionally the SHA-1 of the whole content (the original's `id_hash`)
-/// in the same pass, so the data is read once.
+/// and optionally the SHA-1 of the whole content (the original's `id_hash`).
+///
+/// The whole-content hash is inherently serial, so it runs on its own
+/// thread with its own sequential reader, while piece workers run fully in
+/// parallel and never wait for it. Both read the same region at about the
+/// same time, so the second read comes from the page cache.
 ///
 /// Memory is bounded by a fixed buffer budget whatever the content size:
-/// each worker owns one buffer of at most 4 MiB and streams through it.
+/// each reader owns one buffer of at most 4 MiB and streams through it.
+/// `run` blocks its thread: call it from a dedicated thread or queue, never
+/// from an event loop or the Swift concurrency pool.
 public struct PieceHasher: Sendable {
     public struct Result: Sendable {
         /// Concatenated 20-byte piece hashes.
@@ -16,7 +22,7 @@ public struct PieceHasher: Sendable {
         public let contentHash: SHA1Hash?
     }
 
-    /// Total bytes of read buffers across workers.
+    /// Total bytes of read buffers across piece workers.
     static let bufferBudget = 32 << 20
 
     public let layout: FileLayout
@@ -36,43 +42,48 @@ public struct PieceHasher: Sendable {
 
     public var pieceCount: Int { Int((layout.totalLength - 1) / Int64(pieceLength) + 1) }
 
+    /// Bytes `run` reports through `HashProgress` when done (the content is
+    /// read twice when the whole-content hash is computed).
+    public var workBytes: Int64 { layout.totalLength * (computesContentHash ? 2 : 1) }
+
     public func run(progress: HashProgress? = nil) throws(CreationError) -> Result {
         let plan = Plan(pieceCount: pieceCount, pieceLength: pieceLength, totalLength: layout.totalLength, threads: threads)
         let output = DigestSlots(count: pieceCount)
         defer { output.deallocate() }
-        let sequencer = computesContentHash ? ContentHashSequencer() : nil
         let nextUnit = Atomic<Int>(0)
-        let failure = Mutex<CreationError?>(nil)
+        let failure = FirstFailure()
+        let contentHasher = computesContentHash ? ContentHasher(layout: layout, paths: diskPaths, failure: failure, progress: progress) : nil
+        contentHasher?.start()
 
         DispatchQueue.concurrentPerform(iterations: plan.workerCount) { _ in
             let reader = FileSpanReader(layout: layout, paths: diskPaths)
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: plan.bufferSize, alignment: 64)
             defer { buffer.deallocate() }
-            while failure.withLock({ $0 == nil }) {
+            while !failure.hasFailed {
                 let unit = nextUnit.wrappingAdd(1, ordering: .relaxed).oldValue
                 guard unit < plan.unitCount else { break }
                 do throws(CreationError) {
-                    try hash(unit: unit, plan: plan, reader: reader, buffer: buffer, output: output, sequencer: sequencer, progress: progress)
+                    try hash(unit: unit, plan: plan, reader: reader, buffer: buffer, output: output, progress: progress)
                 } catch {
-                    failure.withLock { if $0 == nil { $0 = error } }
-                    sequencer?.abort()
+                    failure.record(error)
                     break
                 }
             }
         }
-        if let error = failure.withLock({ $0 }) { throw error }
-        return Result(pieces: output.bytes, contentHash: sequencer?.finalize())
+        let contentHash = contentHasher?.finish()
+        if let error = failure.error { throw error }
+        return Result(pieces: output.bytes, contentHash: contentHash)
     }
 
     private func hash(
         unit: Int, plan: Plan, reader: FileSpanReader, buffer: UnsafeMutableRawBufferPointer,
-        output: DigestSlots, sequencer: ContentHashSequencer?, progress: HashProgress?
+        output: DigestSlots, progress: HashProgress?
     ) throws(CreationError) {
         let firstPiece = unit * plan.piecesPerUnit
         let endPiece = min(plan.pieceCount, firstPiece + plan.piecesPerUnit)
         let start = Int64(firstPiece) * Int64(pieceLength)
         let end = min(layout.totalLength, Int64(endPiece) * Int64(pieceLength))
-        if plan.piecesPerUnit > 1 || pieceLength <= plan.bufferSize {
+        if Int64(plan.bufferSize) >= end - start {
             // Whole pieces fit in the buffer: one read, then one digest each.
             let region = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(end - start)])
             try reader.read(into: region, at: start)
@@ -83,7 +94,6 @@ public struct PieceHasher: Sendable {
                 hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: region[from..<to]))
                 output.store(hasher.finalize(), at: piece)
             }
-            try sequencer?.feed(UnsafeRawBufferPointer(region), at: start)
             progress?.add(region.count)
         } else {
             // One piece larger than the buffer: stream it through.
@@ -94,7 +104,6 @@ public struct PieceHasher: Sendable {
                 let region = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count])
                 try reader.read(into: region, at: offset)
                 hasher.update(bufferPointer: UnsafeRawBufferPointer(region))
-                try sequencer?.feed(UnsafeRawBufferPointer(region), at: offset)
                 progress?.add(count)
                 offset += Int64(count)
             }
@@ -149,34 +158,73 @@ private final class DigestSlots: @unchecked Sendable {
     func deallocate() { storage.deallocate() }
 }
 
-/// Feeds chunks into one SHA-1 strictly in stream order, whichever worker
-/// read them: a worker waits until the bytes before its chunk are in.
-private final class ContentHashSequencer: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var hasher = Insecure.SHA1()
-    private var nextOffset: Int64 = 0
-    private var aborted = false
+/// The whole-content SHA-1 on a thread of its own: reads the stream in
+/// order and hashes it, stopping early if a piece worker failed.
+private final class ContentHasher: @unchecked Sendable {
+    private let layout: FileLayout
+    private let paths: [String]
+    private let failure: FirstFailure
+    private let progress: HashProgress?
+    private let done = DispatchSemaphore(value: 0)
+    // Written by the thread before it signals `done`, read after `finish`
+    // has waited for that signal.
+    private var digest: SHA1Hash?
 
-    func feed(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(CreationError) {
-        condition.lock()
-        defer { condition.unlock() }
-        while nextOffset != offset, !aborted { condition.wait() }
-        guard !aborted else { throw .invalidOption("hashing aborted") }
-        hasher.update(bufferPointer: bytes)
-        nextOffset += Int64(bytes.count)
-        condition.broadcast()
+    init(layout: FileLayout, paths: [String], failure: FirstFailure, progress: HashProgress?) {
+        self.layout = layout
+        self.paths = paths
+        self.failure = failure
+        self.progress = progress
     }
 
-    func abort() {
-        condition.lock()
-        aborted = true
-        condition.broadcast()
-        condition.unlock()
+    func start() {
+        let thread = Thread { [self] in
+            digest = compute()
+            done.signal()
+        }
+        thread.name = "microtorr.content-hash"
+        thread.start()
     }
 
-    func finalize() -> SHA1Hash {
-        condition.lock()
-        defer { condition.unlock() }
-        return SHA1Hash(bytes: Array(hasher.finalize()))!
+    /// Waits for the thread; nil if hashing stopped on an error.
+    func finish() -> SHA1Hash? {
+        done.wait()
+        return digest
+    }
+
+    private func compute() -> SHA1Hash? {
+        let reader = FileSpanReader(layout: layout, paths: paths)
+        let chunk = Int(min(Int64(4 << 20), layout.totalLength))
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 64)
+        defer { buffer.deallocate() }
+        var hasher = Insecure.SHA1()
+        var offset: Int64 = 0
+        while offset < layout.totalLength {
+            if failure.hasFailed { return nil }
+            let count = Int(min(Int64(chunk), layout.totalLength - offset))
+            let region = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count])
+            do throws(CreationError) {
+                try reader.read(into: region, at: offset)
+            } catch {
+                failure.record(error)
+                return nil
+            }
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(region))
+            progress?.add(count)
+            offset += Int64(count)
+        }
+        return SHA1Hash(bytes: Array(hasher.finalize()))
+    }
+}
+
+/// The first error any hashing thread hit; the others stop when they see it.
+private final class FirstFailure: Sendable {
+    private let state = Mutex<CreationError?>(nil)
+
+    var hasFailed: Bool { state.withLock { $0 != nil } }
+    var error: CreationError? { state.withLock { $0 } }
+
+    func record(_ error: CreationError) {
+        state.withLock { if $0 == nil { $0 = error } }
     }
 }

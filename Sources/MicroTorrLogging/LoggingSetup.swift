@@ -4,11 +4,12 @@ import Logging
 /// `--log-format` options.
 public enum LoggingSetup {
     /// - Parameters:
-    ///   - format: nil picks text on a terminal and JSON otherwise.
+    ///   - format: nil picks text when stdout is a terminal and JSON
+    ///     otherwise (SPEC: the session's output decides, not the log's).
     ///   - sink: where lines go; commands whose stdout is data use stderr.
     public static func bootstrap(verbosity: Int, format: LogFormat?, sink: LogSink) {
         let level = Verbosity.level(for: verbosity)
-        let chosen = format ?? (sink.isTerminal ? .text : .json)
+        let chosen = format ?? (LogSink.standardOutput.isTerminal ? .text : .json)
         let colours = sink.isTerminal
         LoggingSystem.bootstrap { _ in
             switch chosen {

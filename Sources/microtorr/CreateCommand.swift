@@ -14,7 +14,7 @@ struct CreateCommand: ParsableCommand {
     var path: String
 
     @Option(name: [.customShort("t"), .customLong("tracker")],
-            help: "Tracker announce URL; repeat for more (the first is 'announce', all form 'announce-list').")
+            help: "Tracker announce URL; repeat for more (the first is 'announce'; each is a tier of 'announce-list').")
     var trackers: [String] = []
 
     @Option(name: [.customShort("o"), .customLong("output")],
@@ -40,6 +40,9 @@ struct CreateCommand: ParsableCommand {
 
     @Flag(name: .customLong("no-date"), help: "Leave out the creation date, so the same input gives the same file.")
     var noDate = false
+
+    @Flag(name: [.customShort("f"), .customLong("force")], help: "Replace the output file if it exists.")
+    var force = false
 
     @OptionGroup var logging: LoggingOptions
 
@@ -71,18 +74,31 @@ struct CreateCommand: ParsableCommand {
         do {
             let source = try ContentSource(scanning: path)
             destination = output ?? "\(source.name).mtorrent"
+            // Never replace the data being shared, even with --force.
+            if source.includes(fileAt: destination) {
+                throw CommandFailure("\(destination) is one of the files being shared; choose another output")
+            }
+            if !force, FileManager.default.fileExists(atPath: destination) {
+                throw CommandFailure("\(destination) exists (use --force to replace it)")
+            }
+            for skippedPath in source.skipped {
+                logger.warning("not a regular file, left out", metadata: ["event": "create.skipped", "path": .string(skippedPath)])
+            }
+            let creator = MetainfoCreator(options: options)
             let progress = HashProgress()
             let display = source.totalLength >= 64 << 20
-                ? ProgressDisplay(bar: ProgressBar(total: source.totalLength, label: "hashing"), read: { progress.bytesHashed })
+                ? ProgressDisplay(bar: ProgressBar(total: creator.workBytes(for: source), label: "hashing"), read: { progress.bytesHashed })
                 : nil
             let started = Date()
             defer { display?.finish() }
-            metainfo = try MetainfoCreator(options: options).create(from: source, progress: progress)
+            metainfo = try creator.create(from: source, progress: progress)
             logger.debug("hashed content", metadata: [
                 "event": "content.hashed", "bytes": .stringConvertible(source.totalLength),
                 "seconds": .stringConvertible(Date().timeIntervalSince(started)),
             ])
             try FileIO.writeAtomically(metainfo.encoded(), toPath: destination)
+        } catch let failure as CommandFailure {
+            throw failure
         } catch {
             throw CommandFailure("cannot create torrent: \(error)")
         }

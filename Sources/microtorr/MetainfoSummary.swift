@@ -78,6 +78,7 @@ struct MetainfoSummary: Encodable {
     }
 
     func text() -> String {
+        // Everything here came from the file: escape control characters.
         var lines: [(String, String)] = [
             ("name", name),
             ("size", "\(length) bytes (\(ByteCount.format(length)))"),
@@ -93,17 +94,17 @@ struct MetainfoSummary: Encodable {
         lines.append(("private", isPrivate ? "yes" : "no"))
         lines.append(("comment", comment ?? "-"))
         lines.append(("created by", createdBy ?? "-"))
-        if let creationDate {
+        if let creationDate, (0...253_402_300_799).contains(creationDate) {
             let date = Date(timeIntervalSince1970: TimeInterval(creationDate))
             lines.append(("creation date", ISO8601DateFormatter().string(from: date)))
         } else {
-            lines.append(("creation date", "-"))
+            lines.append(("creation date", creationDate.map { "\($0) (out of range)" } ?? "-"))
         }
-        var output = lines.map { $0.0.padding(toLength: 15, withPad: " ", startingAt: 0) + $0.1 }
+        var output = lines.map { $0.0.padding(toLength: 15, withPad: " ", startingAt: 0) + $0.1.escapingControlCharacters }
         output.append("files (\(files.count)):")
         let width = String(files.map(\.length).max() ?? 0).count
         for file in files {
-            output.append("  " + String(repeating: " ", count: width - String(file.length).count) + "\(file.length)  \(file.path)")
+            output.append("  " + String(repeating: " ", count: width - String(file.length).count) + "\(file.length)  \(file.path.escapingControlCharacters)")
         }
         return output.joined(separator: "\n")
     }

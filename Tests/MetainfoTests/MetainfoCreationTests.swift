@@ -51,6 +51,7 @@ struct MetainfoCreationTests {
         }
         symlink("/etc/passwd", "\(directory.path)/share/link-outside")
         let source = try ContentSource(scanning: "\(directory.path)/share")
+        #expect(source.skipped == ["\(directory.path)/share/link-outside"])
         #expect(source.isMultiFile)
         #expect(source.name == "share")
         #expect(source.files.map { $0.path.joined(separator: "/") } == ["a.bin", "b/c/d.bin", "b/empty", "b/z.bin", "c.bin"])
@@ -83,6 +84,9 @@ struct MetainfoCreationTests {
         let metainfo = try MetainfoCreator(options: withTrackers).create(from: ContentSource(scanning: path))
         #expect(metainfo.announce == "http://a/announce")
         #expect(metainfo.announceList == [["http://a/announce"], ["http://b/announce"]])
+        var single = options()
+        single.trackers = ["http://only/announce"]
+        #expect(try MetainfoCreator(options: single).create(from: ContentSource(scanning: path)).announceList == [["http://only/announce"]])
         #expect(metainfo.info.isPrivate)
         #expect(metainfo.createdBy == "MicroTorr/\(MicroTorrVersion.string)")
         #expect(try Metainfo(bencoded: metainfo.encoded()) == metainfo)
@@ -109,12 +113,39 @@ struct MetainfoCreationTests {
         }
     }
 
+    @Test func failureInOneWorkerStopsAllWithTheCause() throws {
+        let directory = TemporaryDirectory()
+        let path = try directory.write(pseudoRandomBytes(count: 8 << 20, seed: 5), to: "big")
+        let source = try ContentSource(scanning: path)
+        truncate(path, 1 << 20)
+        for threads in [1, 2, 4] {
+            #expect(throws: CreationError.fileChanged(path)) {
+                try MetainfoCreator(options: options(pieceLength: .fixed(16384), threads: threads)).create(from: source)
+            }
+        }
+    }
+
+    @Test func fileModifiedAfterTheScanIsReported() throws {
+        let directory = TemporaryDirectory()
+        let path = try directory.write(pseudoRandomBytes(count: 100_000, seed: 6), to: "grows")
+        let source = try ContentSource(scanning: path)
+        let handle = try #require(FileHandle(forWritingAtPath: path))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data([1, 2, 3]))
+        try handle.close()
+        #expect(throws: CreationError.fileChanged(path)) { try MetainfoCreator(options: options()).create(from: source) }
+    }
+
     @Test func reportsProgressForEveryByte() throws {
         let directory = TemporaryDirectory()
         let path = try directory.write(pseudoRandomBytes(count: 300_000, seed: 4), to: "f")
         let progress = HashProgress()
-        _ = try MetainfoCreator(options: options(pieceLength: .fixed(16384))).create(from: ContentSource(scanning: path), progress: progress)
-        #expect(progress.bytesHashed == 300_000)
+        let creator = MetainfoCreator(options: options(pieceLength: .fixed(16384)))
+        let source = try ContentSource(scanning: path)
+        _ = try creator.create(from: source, progress: progress)
+        // Pieces and the whole-content hash each read every byte once.
+        #expect(progress.bytesHashed == 600_000)
+        #expect(creator.workBytes(for: source) == 600_000)
     }
 }
 

@@ -59,7 +59,8 @@ struct CommandLineTests {
     @Test func absentOptionalFieldsAreJSONNull() throws {
         let directory = TemporaryDirectory()
         try directory.randomFile("f", size: 1000)
-        _ = try ProcessRunner.microtorr(["create", "f", "--no-id-hash", "--no-date"], in: directory.path)
+        let created = try ProcessRunner.microtorr(["create", "f", "--no-id-hash", "--no-date"], in: directory.path)
+        #expect(created.status == 0, "\(created.stderr)")
         let json = try ProcessRunner.microtorr(["info", "f.mtorrent", "--json"], in: directory.path).stdout
         for key in ["id_hash", "announce", "comment", "creation_date"] {
             #expect(json.contains("\"\(key)\":null"), "\(key) in \(json)")
@@ -91,6 +92,48 @@ struct CommandLineTests {
         #expect(empty.status == 1)
         #expect(empty.stderr.split(separator: "\n").count == 1)
         #expect(!FileManager.default.fileExists(atPath: "\(directory.path)/nothing-here.mtorrent"))
+    }
+
+    @Test func neverOverwritesWithoutForceAndNeverTheSharedData() throws {
+        let directory = TemporaryDirectory()
+        let data = try directory.randomFile("data.bin", size: 50_000)
+        let original = try Data(contentsOf: URL(fileURLWithPath: data))
+        try directory.write(Array("keep me".utf8), to: "existing.mtorrent")
+        let refused = try ProcessRunner.microtorr(["create", "data.bin", "-o", "existing.mtorrent"], in: directory.path)
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("exists (use --force"))
+        #expect(try String(contentsOfFile: "\(directory.path)/existing.mtorrent", encoding: .utf8) == "keep me")
+        let forced = try ProcessRunner.microtorr(["create", "data.bin", "-o", "existing.mtorrent", "--force"], in: directory.path)
+        #expect(forced.status == 0)
+        #expect(try ProcessRunner.microtorr(["info", "existing.mtorrent"], in: directory.path).status == 0)
+        for output in ["data.bin", "./data.bin"] {
+            let clobber = try ProcessRunner.microtorr(["create", "data.bin", "-o", output, "--force"], in: directory.path)
+            #expect(clobber.status == 1)
+            #expect(clobber.stderr.contains("is one of the files being shared"))
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: data)) == original)
+    }
+
+    @Test func infoOnAFIFOFailsInsteadOfHanging() throws {
+        let directory = TemporaryDirectory()
+        #expect(mkfifo("\(directory.path)/pipe.torrent", 0o600) == 0)
+        let result = try ProcessRunner.run(ProcessRunner.microtorr, ["info", "pipe.torrent"], in: directory.path, timeout: 10)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("not a regular file"))
+    }
+
+    @Test func textFromTheTorrentCannotInjectTerminalControls() throws {
+        let directory = TemporaryDirectory()
+        let torrent: Bencode = [
+            "comment": "line\u{1B}]0;pwned\u{07}\nsecond",
+            "info": ["name": "evil\u{1B}[2Jname", "length": 1, "piece length": 16384, "pieces": .bytes([UInt8](repeating: 0, count: 20))],
+        ]
+        try directory.write(torrent.encoded(), to: "t.torrent")
+        let result = try ProcessRunner.microtorr(["info", "t.torrent"], in: directory.path)
+        #expect(result.status == 0)
+        #expect(!result.stdout.contains("\u{1B}"))
+        #expect(!result.stdout.contains("\u{07}"))
+        #expect(result.stdout.contains("evil\\u{1B}[2Jname"))
     }
 
     @Test func badArgumentsAreRefusedBeforeAnyWork() throws {

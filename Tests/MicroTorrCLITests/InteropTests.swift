@@ -35,6 +35,14 @@ struct InteropTests {
         #expect(made.status == 0, "\(made.stderr)")
         let reference = try libtorrentReport("mk.torrent", data: ".", in: directory.path)["info_hash"] as? String
         #expect(try ourInfoHash("mk.torrent", in: directory.path) == reference)
+
+        // Without our id_hash and date, we make the very same info
+        // dictionary as mktorrent: same pieces, same info-hash.
+        let ours = try ProcessRunner.microtorr(
+            ["create", target, "--no-id-hash", "--no-date", "--piece-length", "256K", "-t", "http://127.0.0.1:6969/announce",
+             "-o", "ours.mtorrent"], in: directory.path)
+        #expect(ours.status == 0, "\(ours.stderr)")
+        #expect(try ourInfoHash("ours.mtorrent", in: directory.path) == reference)
     }
 
     @Test(arguments: [false, true])
@@ -76,5 +84,10 @@ struct InteropTests {
         #expect(report["pieces_verified"] as? Int == pieces)
         #expect(report["trackers"] as? [String] == ["http://127.0.0.1:6969/announce"])
         #expect(report["name"] as? String == target)
+        // libtorrent's own hashing accepts every piece of the data.
+        let recheck = try ProcessRunner.libtorrentTool(["recheck", "ours.mtorrent", "."], in: directory.path)
+        #expect(recheck.status == 0, "\(recheck.stderr)")
+        let verified = try jsonObject(recheck.stdout)
+        #expect(verified["verified"] as? Int == pieces)
     }
 }

@@ -173,20 +173,20 @@ _microtorr() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    create|info|completion|help)
+    create|info|tracker|completion|help)
         # Offer subcommand argument completions
         "_microtorr_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'create info completion help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'create info tracker completion help' -- "${cur}"))
         ;;
     esac
 }
 
 _microtorr_create() {
     repeating_flags=()
-    non_repeating_flags=(--private --no-id-hash --no-date --version -h --help)
+    non_repeating_flags=(--private --no-id-hash --no-date -f --force --version -h --help)
     repeating_options=(-t --tracker)
     non_repeating_options=(-o --output --piece-length --comment --threads -v --verbosity --log-format)
     __microtorr_offer_flags_options 1
@@ -249,6 +249,44 @@ _microtorr_info() {
     case "${positional_number}" in
     1)
         __microtorr_add_completions -o plusdirs -fX '!*.@(mtorrent|torrent)'
+        return
+        ;;
+    esac
+}
+
+_microtorr_tracker() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--listen --interval --peer-timeout --whitelist --max-peers-per-swarm --max-swarms -v --verbosity --log-format)
+    __microtorr_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--listen')
+        return
+        ;;
+    '--interval')
+        return
+        ;;
+    '--peer-timeout')
+        return
+        ;;
+    '--whitelist')
+        __microtorr_add_completions -d
+        return
+        ;;
+    '--max-peers-per-swarm')
+        return
+        ;;
+    '--max-swarms')
+        return
+        ;;
+    '-v'|'--verbosity')
+        return
+        ;;
+    '--log-format')
+        __microtorr_add_completions -W 'json'$'\n''text'
         return
         ;;
     esac

@@ -52,6 +52,7 @@ _microtorr() {
         local -ar subcommands=(
             'create:Create a .mtorrent (BitTorrent v1 metainfo) for a file or a directory.'
             'info:Show what a .mtorrent or .torrent file describes.'
+            'tracker:Run an HTTP BitTorrent tracker (announce, scrape, Prometheus metrics).'
             'completion:Print the shell completion script for bash, zsh or fish.'
             'help:Show subcommand help information.'
         )
@@ -59,7 +60,7 @@ _microtorr() {
         ;;
     arg)
         case "${words[1]}" in
-        create|info|completion|help)
+        create|info|tracker|completion|help)
             "_microtorr_${words[1]}" && ret=0
             ;;
         esac
@@ -74,7 +75,7 @@ _microtorr_create() {
     local -ar ___log_format=('json' 'text')
     local -ar arg_specs=(
         ':path:_files'
-        '*'{-t,--tracker}'[Tracker announce URL; repeat for more (the first is '\''announce'\'', all form '\''announce-list'\'').]:tracker:'
+        '*'{-t,--tracker}'[Tracker announce URL; repeat for more (the first is '\''announce'\''; each is a tier of '\''announce-list'\'').]:tracker:'
         '(-o --output)'{-o,--output}'[Where to write the metainfo file (default\: ./NAME.mtorrent).]:output:_files'
         '--piece-length[Piece length in bytes (262144, 256K, 1M) or '\''auto'\'' (about 1000-2000 pieces).]:piece-length:'
         '--comment[A comment stored in the file.]:comment:'
@@ -82,6 +83,7 @@ _microtorr_create() {
         '--threads[Hashing threads (default\: all cores).]:threads:'
         '--no-id-hash[Leave out the original MicroTorr'\''s id_hash (a whole-content SHA-1 that costs a second serial pass).]'
         '--no-date[Leave out the creation date, so the same input gives the same file.]'
+        '(-f --force)'{-f,--force}'[Replace the output file if it exists.]'
         '(-v --verbosity)'{-v,--verbosity}'[Verbosity\: 0 quiet, 1 info, 2 debug, 3 trace.]:verbosity:'
         '--log-format[Log line format\: text or json (default\: text on a terminal, json otherwise).]:log-format:{__microtorr_complete "${___log_format[@]}"}'
         '--version[Show the version.]'
@@ -98,6 +100,26 @@ _microtorr_info() {
     local -ar arg_specs=(
         ':file:_files -g '\''*.mtorrent *.torrent'\'''
         '--json[Print one JSON object instead of text.]'
+        '(-v --verbosity)'{-v,--verbosity}'[Verbosity\: 0 quiet, 1 info, 2 debug, 3 trace.]:verbosity:'
+        '--log-format[Log line format\: text or json (default\: text on a terminal, json otherwise).]:log-format:{__microtorr_complete "${___log_format[@]}"}'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_microtorr_tracker() {
+    local -i ret=1
+    local -ar ___log_format=('json' 'text')
+    local -ar arg_specs=(
+        '--listen[Address and port to listen on.]:listen:'
+        '--interval[Seconds between a peer'\''s announces.]:interval:'
+        '--peer-timeout[Seconds before a silent peer is dropped.]:peer-timeout:'
+        '--whitelist[Track only the torrents whose .mtorrent/.torrent is in this directory.]:whitelist:_files -/'
+        '--max-peers-per-swarm[Most peers listed per torrent.]:max-peers-per-swarm:'
+        '--max-swarms[Most torrents tracked at once.]:max-swarms:'
         '(-v --verbosity)'{-v,--verbosity}'[Verbosity\: 0 quiet, 1 info, 2 debug, 3 trace.]:verbosity:'
         '--log-format[Log line format\: text or json (default\: text on a terminal, json otherwise).]:log-format:{__microtorr_complete "${___log_format[@]}"}'
         '--version[Show the version.]'
