@@ -47,7 +47,10 @@ public struct PieceHasher: Sendable {
     public var workBytes: Int64 { layout.totalLength * (computesContentHash ? 2 : 1) }
 
     public func run(progress: HashProgress? = nil) throws(CreationError) -> Result {
-        let plan = Plan(pieceCount: pieceCount, pieceLength: pieceLength, totalLength: layout.totalLength, threads: threads)
+        // The content hash takes one of the threads for itself: it is the
+        // serial tail, so it must not be starved by piece workers.
+        let pieceThreads = computesContentHash ? max(1, threads - 1) : threads
+        let plan = Plan(pieceCount: pieceCount, pieceLength: pieceLength, totalLength: layout.totalLength, threads: pieceThreads)
         let output = DigestSlots(count: pieceCount)
         defer { output.deallocate() }
         let nextUnit = Atomic<Int>(0)
