@@ -27,6 +27,12 @@ final class TrackerHTTPHandler: ChannelInboundHandler {
         }
     }
 
+    /// Malformed HTTP (answered 400 by NIO's error handler before it gets
+    /// here) or a socket error: the connection is done.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
     private func respond(to head: HTTPRequestHead, context: ChannelHandlerContext) {
         let reply: TrackerHTTPReply
         if head.method == .GET || head.method == .HEAD {

@@ -1,0 +1,133 @@
+import Foundation
+import Metainfo
+import NIOCore
+import NIOPosix
+import TestSupport
+import Testing
+@testable import TrackerKit
+
+@Suite("Tracker over HTTP, with our client")
+struct TrackerServerTests {
+    static let hash = InfoHash(bytes: [UInt8](repeating: 0xEE, count: 20))!
+
+    private func withServer(_ configure: (inout TrackerConfiguration) -> Void = { _ in },
+                            _ body: (TrackerServer) async throws -> Void) async throws {
+        var configuration = TrackerConfiguration()
+        configure(&configuration)
+        let server = try await TrackerServer.start(host: "127.0.0.1", port: 0, configuration: configuration)
+        do {
+            try await body(server)
+        } catch {
+            await server.shutdown()
+            throw error
+        }
+        await server.shutdown()
+    }
+
+    private func request(peer: PeerID, port: UInt16, left: Int64 = 100) -> AnnounceRequest {
+        var request = AnnounceRequest(infoHash: Self.hash, peerID: peer, port: port)
+        request.left = left
+        request.event = .started
+        return request
+    }
+
+    @Test func clientsFindEachOtherAndScrapeCounts() async throws {
+        try await withServer { server in
+            let url = try TrackerURL("http://127.0.0.1:\(server.port)/announce")
+            let client = TrackerClient()
+            let first = try await client.announce(request(peer: .random(), port: 1111, left: 0), to: url)
+            #expect(first.peers.isEmpty && first.interval == 10)
+            let second = try await client.announce(request(peer: .random(), port: 2222), to: url)
+            #expect(second.peers == [PeerEndpoint("127.0.0.1:1111")!])
+            #expect(second.complete == 1 && second.incomplete == 1)
+            let scrape = try await client.scrape(Self.hash, at: url)
+            #expect(scrape.complete == 1 && scrape.incomplete == 1)
+        }
+    }
+
+    @Test func keepAliveServesSeveralRequestsOnOneConnection() async throws {
+        try await withServer { server in
+            let target = "/announce?info_hash=\(QueryParameters.percentEncode(Self.hash.bytes))&peer_id=-MT0100-000000000001&port=5"
+            let twice = "GET \(target) HTTP/1.1\r\nHost: t\r\n\r\nGET /scrape HTTP/1.1\r\nHost: t\r\n\r\n"
+            let kept = try RawHTTP.exchange(port: server.port, send: Array(twice.utf8), timeout: 1)
+            #expect(kept.response.components(separatedBy: "HTTP/1.1 200 OK").count == 3)
+            #expect(!kept.closedByServer)
+            // HTTP/1.0 without keep-alive (as opentracker's clients and wrk -H
+            // "Connection: close" do): one reply, then the server closes.
+            let once = try RawHTTP.exchange(port: server.port, send: Array("GET /scrape HTTP/1.0\r\n\r\n".utf8))
+            #expect(once.response.hasPrefix("HTTP/1.0 200 OK"))
+            #expect(once.closedByServer)
+        }
+    }
+
+    @Test func garbageAndOversizedRequestsDoNotHurtTheServer() async throws {
+        try await withServer { server in
+            let garbage = try RawHTTP.exchange(port: server.port, send: Array("\u{00}\u{01}NOT HTTP AT ALL\r\n\r\n".utf8))
+            #expect(garbage.response.contains("400"))
+            let huge = "GET /announce?" + String(repeating: "a", count: 200_000) + " HTTP/1.1\r\nHost: t\r\n\r\n"
+            let oversized = try RawHTTP.exchange(port: server.port, send: Array(huge.utf8))
+            #expect(oversized.closedByServer)
+            let unknown = try RawHTTP.exchange(port: server.port, send: Array("GET /admin HTTP/1.0\r\n\r\n".utf8))
+            #expect(unknown.response.hasPrefix("HTTP/1.0 404"))
+            let post = try RawHTTP.exchange(port: server.port, send: Array("POST /announce HTTP/1.0\r\nContent-Length: 0\r\n\r\n".utf8))
+            #expect(post.response.hasPrefix("HTTP/1.0 405"))
+            // Still serving.
+            let url = try TrackerURL("http://127.0.0.1:\(server.port)/announce")
+            _ = try await TrackerClient().announce(request(peer: .random(), port: 9), to: url)
+            #expect(server.service.counts.peers == 1)
+        }
+    }
+
+    @Test func announcerFallsThroughTiersAndSendsStopped() async throws {
+        try await withServer({ $0.interval = 1; $0.peerTimeout = 30 }) { server in
+            let dead = try await Self.closedPort()
+            let responses = ResponseLog()
+            let announcer = Announcer(
+                trackers: [["http://127.0.0.1:\(dead)/announce", "notaurl"], ["http://127.0.0.1:\(server.port)/announce"]],
+                infoHash: Self.hash, peerID: .random(), settings: .init(port: 4444),
+                client: TrackerClient(http: HTTPGetClient(timeout: .seconds(2))),
+                totals: { .init(uploaded: 0, downloaded: 0, left: 10) },
+                onResponse: { await responses.add($0) })
+            let running = Task { await announcer.run() }
+            // Regular re-announces at the tracker's 1 s interval.
+            let deadline = Date().addingTimeInterval(10)
+            while await responses.count < 3, Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+            #expect(await responses.count >= 3)
+            #expect(server.service.counts.peers == 1)
+            running.cancel()
+            await running.value
+            await announcer.stop()
+            #expect(server.service.counts.peers == 0)
+        }
+    }
+
+    @Test func unreachableTrackerIsReportedAndRetried() async throws {
+        let dead = try await Self.closedPort()
+        var settings = Announcer.Settings(port: 1)
+        settings.backoff = BackoffSchedule(initial: .milliseconds(100), maximum: .milliseconds(200))
+        let announcer = Announcer(
+            trackers: [["http://127.0.0.1:\(dead)/announce"]], infoHash: Self.hash, peerID: .random(), settings: settings,
+            totals: { .init(uploaded: 0, downloaded: 0, left: 1) }, onResponse: { _ in })
+        let running = Task { await announcer.run() }
+        let deadline = Date().addingTimeInterval(10)
+        while await announcer.consecutiveFailures < 3, Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(await announcer.consecutiveFailures >= 3)
+        if case .connectionFailed? = await announcer.lastError {} else { Issue.record("expected a connection failure") }
+        running.cancel()
+        await running.value
+    }
+
+    /// A local port with nothing listening on it.
+    static func closedPort() async throws -> Int {
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+        let port = channel.localAddress!.port!
+        try await channel.close()
+        return port
+    }
+}
+
+actor ResponseLog {
+    private(set) var responses: [AnnounceResponse] = []
+    var count: Int { responses.count }
+    func add(_ response: AnnounceResponse) { responses.append(response) }
+}
