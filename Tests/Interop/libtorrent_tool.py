@@ -6,6 +6,11 @@ make TARGET OUT PIECE_SIZE   create a v1-only torrent of TARGET (file or dir)
 inspect TORRENT DATA_ROOT    load TORRENT with libtorrent and check every
                              piece hash against the data under DATA_ROOT;
                              print a JSON report.
+swarm TORRENT SEED_DIR LEECH_DIR [SECONDS]
+                             a libtorrent seeder over SEED_DIR and a leecher
+                             into LEECH_DIR, finding each other only through
+                             the torrent's tracker; print a JSON report once
+                             the leecher has every piece on disk.
 recheck TORRENT DATA_ROOT    add TORRENT to a libtorrent session over the data
                              and let libtorrent itself verify every piece;
                              print {"verified": N, "pieces": M}.
@@ -93,6 +98,48 @@ def recheck(torrent, data_root):
     print(json.dumps({"verified": status.num_pieces, "pieces": params.ti.num_pieces()}))
 
 
+def _session():
+    # Loopback only; no DHT/LSD/UPnP/NAT-PMP, so the tracker is the only way
+    # the two peers can meet.
+    return lt.session({
+        "listen_interfaces": "127.0.0.1:0", "enable_dht": False, "enable_lsd": False,
+        "enable_upnp": False, "enable_natpmp": False, "enable_outgoing_utp": False,
+        "enable_incoming_utp": False, "allow_multiple_connections_per_ip": True,
+        "alert_mask": lt.alert.category_t.status_notification | lt.alert.category_t.storage_notification,
+    })
+
+
+def swarm(torrent, seed_dir, leech_dir, seconds="60"):
+    ti = lt.torrent_info(torrent)
+    seeder, leecher = _session(), _session()
+    seed_params = lt.add_torrent_params()
+    seed_params.ti, seed_params.save_path = ti, seed_dir
+    seed = seeder.add_torrent(seed_params)
+    leech_params = lt.add_torrent_params()
+    leech_params.ti, leech_params.save_path = lt.torrent_info(torrent), leech_dir
+    leech = leecher.add_torrent(leech_params)
+    start = time.time()
+    deadline = start + float(seconds)
+    while time.time() < deadline and not leech.status().is_seeding:
+        time.sleep(0.05)
+    finished = leech.status().is_seeding
+    elapsed = time.time() - start
+    # Every piece verified is not every block written: flush first.
+    leech.flush_cache()
+    flush_deadline = time.time() + 10
+    flushed = False
+    while time.time() < flush_deadline and not flushed:
+        for alert in leecher.pop_alerts():
+            if isinstance(alert, lt.cache_flushed_alert):
+                flushed = True
+        time.sleep(0.02)
+    print(json.dumps({
+        "finished": finished, "flushed": flushed, "seconds": round(elapsed, 3),
+        "seeder_trackers_ok": any(t.get("fails", 0) == 0 and t.get("verified", False) for t in seed.trackers()),
+        "leecher_peers_seen": leech.status().list_peers,
+    }))
+
+
 if __name__ == "__main__":
     command, args = sys.argv[1], sys.argv[2:]
-    {"make": make, "inspect": inspect, "recheck": recheck}[command](*args)
+    {"make": make, "inspect": inspect, "recheck": recheck, "swarm": swarm}[command](*args)

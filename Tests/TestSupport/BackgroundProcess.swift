@@ -1,0 +1,86 @@
+import Foundation
+
+/// A real process a test runs alongside itself (a tracker, opentracker, a
+/// peer). It is always stopped by its PID: `stop()` sends SIGTERM and waits,
+/// then SIGKILL; `deinit` kills it if the test forgot or failed early.
+public final class BackgroundProcess: @unchecked Sendable {
+    public let process = Process()
+    private let outPath: String
+    private let errPath: String
+
+    public init(_ executable: String, _ arguments: [String], in directory: String? = nil) throws {
+        let scratch = NSTemporaryDirectory() + "microtorr-bg-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        outPath = scratch + "/out"
+        errPath = scratch + "/err"
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+        try process.run()
+    }
+
+    deinit {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(atPath: (outPath as NSString).deletingLastPathComponent)
+    }
+
+    public var pid: Int32 { process.processIdentifier }
+    public var stdout: String { (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "" }
+    public var stderr: String { (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "" }
+
+    /// `signal` (SIGTERM), then up to `grace` seconds, then SIGKILL. Returns
+    /// the exit status and how long the process took to go.
+    @discardableResult
+    public func stop(signal: Int32 = SIGTERM, grace: TimeInterval = 10) -> (status: Int32, seconds: TimeInterval) {
+        let started = Date()
+        if process.isRunning { kill(process.processIdentifier, signal) }
+        while process.isRunning, Date().timeIntervalSince(started) < grace { usleep(10_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        return (process.terminationStatus, Date().timeIntervalSince(started))
+    }
+
+    /// Waits until something accepts TCP connections on 127.0.0.1:`port`.
+    public static func waitForPort(_ port: Int, timeout: TimeInterval = 20) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let result = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            close(fd)
+            if result == 0 { return true }
+            usleep(50_000)
+        }
+        return false
+    }
+
+    /// A TCP port on 127.0.0.1 that was free a moment ago.
+    public static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
