@@ -1,5 +1,7 @@
 import ArgumentParser
 import Logging
+import NIOCore
+import NIOPosix
 import TrackerKit
 
 /// `microtorr tracker`: the HTTP tracker (announce, scrape, metrics).
@@ -27,12 +29,16 @@ struct TrackerCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-swarms"), help: "Most torrents tracked at once.")
     var maxSwarms = 100_000
 
+    @Option(name: .customLong("threads"), help: "Event loop threads (default: all cores).")
+    var threads = System.coreCount
+
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
         guard interval >= 1 else { throw ValidationError("--interval must be at least 1") }
         guard peerTimeout > interval else { throw ValidationError("--peer-timeout must be longer than --interval") }
         guard maxPeersPerSwarm >= 1, maxSwarms >= 1 else { throw ValidationError("limits must be at least 1") }
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
     }
 
     func run() async throws {
@@ -46,7 +52,9 @@ struct TrackerCommand: AsyncParsableCommand {
         configuration.limits.maxSwarms = maxSwarms
         let server: TrackerServer
         do {
-            server = try await TrackerServer.start(host: listen.host, port: listen.port, configuration: configuration, logger: logger)
+            let group = threads == System.coreCount ? MultiThreadedEventLoopGroup.singleton : MultiThreadedEventLoopGroup(numberOfThreads: threads)
+            server = try await TrackerServer.start(
+                host: listen.host, port: listen.port, configuration: configuration, group: group, logger: logger)
         } catch {
             throw CommandFailure("cannot listen on \(listen): \(error)")
         }

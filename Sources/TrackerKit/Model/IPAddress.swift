@@ -107,7 +107,29 @@ public struct PeerEndpoint: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The compact form: address bytes then the port, big-endian (BEP 23/7).
-    public var compactBytes: [UInt8] { ip.bytes + [UInt8(port >> 8), UInt8(port & 0xFF)] }
+    public var compactBytes: [UInt8] {
+        var bytes: [UInt8] = []
+        appendCompact(to: &bytes)
+        return bytes
+    }
+
+    /// Appends the compact form without intermediate arrays (this runs for
+    /// every peer of every announce reply).
+    public func appendCompact(to output: inout [UInt8]) {
+        switch ip {
+        case .v4(let value):
+            output.append(UInt8(truncatingIfNeeded: value >> 24))
+            output.append(UInt8(truncatingIfNeeded: value >> 16))
+            output.append(UInt8(truncatingIfNeeded: value >> 8))
+            output.append(UInt8(truncatingIfNeeded: value))
+        case .v6(let high, let low):
+            for half in [high, low] {
+                for shift in stride(from: 56, through: 0, by: -8) { output.append(UInt8(truncatingIfNeeded: half >> UInt64(shift))) }
+            }
+        }
+        output.append(UInt8(port >> 8))
+        output.append(UInt8(port & 0xFF))
+    }
 
     /// Splits a compact peer string (6 bytes per IPv4 peer, 18 per IPv6).
     public static func parseCompact(_ bytes: [UInt8], addressLength: Int) -> [PeerEndpoint] {

@@ -11,8 +11,9 @@ enum AnnounceReply {
         if request.compact {
             var v4: [UInt8] = []
             var v6: [UInt8] = []
+            v4.reserveCapacity(reply.peers.count * 6)
             for peer in reply.peers {
-                if peer.endpoint.ip.isIPv4 { v4 += peer.endpoint.compactBytes } else { v6 += peer.endpoint.compactBytes }
+                if peer.endpoint.ip.isIPv4 { peer.endpoint.appendCompact(to: &v4) } else { peer.endpoint.appendCompact(to: &v6) }
             }
             output.append(contentsOf: "5:peers\(v4.count):".utf8)
             output.append(contentsOf: v4)

@@ -9,6 +9,7 @@ final class TrackerHTTPHandler: ChannelInboundHandler {
 
     private let service: TrackerService
     private var head: HTTPRequestHead?
+    private var responding = false
 
     init(service: TrackerService) {
         self.service = service
@@ -27,13 +28,23 @@ final class TrackerHTTPHandler: ChannelInboundHandler {
         }
     }
 
-    /// Malformed HTTP (answered 400 by NIO's error handler before it gets
-    /// here) or a socket error: the connection is done.
+    /// Malformed HTTP gets a 400 (unless a reply is under way); any error
+    /// ends the connection. Done here rather than by NIO's separate error
+    /// handler: one handler fewer per connection, and trackers see mostly
+    /// one-request connections.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if error is HTTPParserError, !responding {
+            let head = HTTPResponseHead(
+                version: .http1_1, status: .badRequest, headers: ["Connection": "close", "Content-Length": "0"])
+            context.write(wrapOutboundOut(.head(head)), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        }
         context.close(promise: nil)
     }
 
     private func respond(to head: HTTPRequestHead, context: ChannelHandlerContext) {
+        responding = true
+        defer { responding = false }
         let reply: TrackerHTTPReply
         if head.method == .GET || head.method == .HEAD {
             reply = service.handle(target: head.uri, source: context.channel.remoteAddress.flatMap(IPAddress.init(socketAddress:)))

@@ -1,4 +1,7 @@
 import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -11,7 +14,7 @@ public final class TrackerServer: Sendable {
     public let service: TrackerService
     private let group: any EventLoopGroup
     private let logger: Logger
-    private let channel: any Channel
+    private let channels: [any Channel]
     private let expiryTask: RepeatedTask
     private let whitelistTask: RepeatedTask?
 
@@ -22,26 +25,45 @@ public final class TrackerServer: Sendable {
         logger: Logger = Logger(label: "microtorr.tracker")
     ) async throws -> TrackerServer {
         let service = TrackerService(configuration: configuration, logger: logger)
-        let channel = try await ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 1024)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.maxMessagesPerRead, value: 16)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(TrackerHTTPHandler(service: service))
-                }
+        // One listening socket per event loop (SO_REUSEPORT): the kernel
+        // spreads new connections, so accepting is not bound to one thread.
+        // Trackers see mostly short connections (opentracker's clients open
+        // one per announce), which makes the accept path the hot one.
+        var channels: [any Channel] = []
+        var boundPort = port
+        do {
+            for loop in group.makeIterator() {
+                let channel = try await ServerBootstrap(group: loop)
+                    .serverChannelOption(.backlog, value: 1024)
+                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                    .serverChannelOption(ChannelOptions.Types.SocketOption(level: .socket, name: NIOBSDSocket.Option(rawValue: SO_REUSEPORT)), value: 1)
+                    .serverChannelOption(.maxMessagesPerRead, value: 16)
+                    .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                    .childChannelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            // Replies are produced synchronously in request
+                            // order, so no pipelining assistance is needed.
+                            try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+                                withPipeliningAssistance: false, withErrorHandling: false)
+                            try channel.pipeline.syncOperations.addHandler(TrackerHTTPHandler(service: service))
+                        }
+                    }
+                    .bind(host: host, port: boundPort).get()
+                boundPort = channel.localAddress?.port ?? boundPort
+                channels.append(channel)
             }
-            .bind(host: host, port: port).get()
-        return TrackerServer(service: service, group: group, logger: logger, channel: channel)
+        } catch {
+            for channel in channels { try? await channel.close() }
+            throw error
+        }
+        return TrackerServer(service: service, group: group, logger: logger, channels: channels)
     }
 
-    private init(service: TrackerService, group: any EventLoopGroup, logger: Logger, channel: any Channel) {
+    private init(service: TrackerService, group: any EventLoopGroup, logger: Logger, channels: [any Channel]) {
         self.service = service
         self.group = group
         self.logger = logger
-        self.channel = channel
+        self.channels = channels
         let sweep = TimeAmount.milliseconds(Int64(max(250, service.configuration.peerTimeout * 250)))
         expiryTask = group.next().scheduleRepeatedTask(initialDelay: sweep, delay: sweep) { _ in
             service.expirePeers()
@@ -56,25 +78,20 @@ public final class TrackerServer: Sendable {
             whitelistTask = nil
         }
         logger.info("tracker listening", metadata: [
-            "event": "tracker.started", "listen": .string(channel.localAddress?.description ?? "?"),
+            "event": "tracker.started", "listen": .string(channels[0].localAddress?.description ?? "?"),
         ])
     }
 
     /// The bound address (useful when started on port 0).
-    public var localAddress: SocketAddress? { channel.localAddress }
+    public var localAddress: SocketAddress? { channels[0].localAddress }
 
-    public var port: Int { channel.localAddress?.port ?? 0 }
-
-    /// Completes when the listening socket is closed.
-    public func waitUntilClosed() async throws {
-        try await channel.closeFuture.get()
-    }
+    public var port: Int { channels[0].localAddress?.port ?? 0 }
 
     /// Stops accepting, stops the timers. Connections in flight finish.
     public func shutdown() async {
         expiryTask.cancel()
         whitelistTask?.cancel()
-        try? await channel.close()
+        for channel in channels { try? await channel.close() }
         logger.info("tracker stopped", metadata: ["event": "tracker.stopped"])
     }
 }

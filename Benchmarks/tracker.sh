@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# `microtorr tracker` vs opentracker under wrk on loopback: 64 connections,
+# announces with random peers over 1000 swarms, requests/s and p99 latency,
+# with keep-alive and with one request per connection. Then the tracker's
+# RSS with about 100 000 live peers.
+#   DURATION=15 CONNECTIONS=64 Benchmarks/tracker.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION="${DURATION:-15}"
+CONNECTIONS="${CONNECTIONS:-64}"
+
+missing=()
+command -v wrk >/dev/null || missing+=(wrk)
+[ -x /usr/bin/opentracker ] || missing+=(opentracker)
+command -v curl >/dev/null || missing+=(curl)
+if ((${#missing[@]})); then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+swift build -c release --product microtorr >/dev/null
+bin="$PWD/.build/release/microtorr"
+
+work="$(mktemp -d /tmp/microtorr-bench-XXXXXX)"
+chmod 755 "$work"
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+# 1000 random info-hashes: hex for opentracker's whitelist, percent-encoded
+# for the requests.
+/usr/bin/python3 - "$work" <<'PY'
+import os, sys
+work = sys.argv[1]
+hashes = [os.urandom(20) for _ in range(1000)]
+open(f"{work}/whitelist", "w").write("".join(h.hex() + "\n" for h in hashes))
+open(f"{work}/hashes.lua", "w").write("hashes = {\n" + ",\n".join('"' + "".join("%%%02X" % b for b in h) + '"' for h in hashes) + "\n}\n")
+PY
+cat "$work/hashes.lua" > "$work/announce.lua"
+cat >> "$work/announce.lua" <<'LUA'
+-- Each request: one of 100 000 peers, each a member of one of the 1000
+-- swarms (so at most 100 000 peers are live), with a random port.
+math.randomseed(os.time())
+request = function()
+    local n = math.random(0, 99999)
+    local h = hashes[n % #hashes + 1]
+    local peer = string.format("-WR0001-%012d", n)
+    local path = "/announce?info_hash=" .. h .. "&peer_id=" .. peer .. "&port=" .. math.random(1024, 65000)
+        .. "&uploaded=0&downloaded=0&left=1000&compact=1&numwant=50"
+    return wrk.format("GET", path, headers)
+end
+LUA
+
+run_wrk() { # name url extra-args...
+    local name="$1" url="$2"; shift 2
+    local out
+    out=$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$work/announce.lua" "$@" "$url" 2>&1)
+    local rps p99 errors
+    rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+    p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
+    errors=$(echo "$out" | awk '/Non-2xx|Socket errors/ {print}' | tr '\n' ' ')
+    echo "tracker.$name.requests_per_s: $rps"
+    echo "tracker.$name.p99: $p99"
+    [ -z "$errors" ] || echo "tracker.$name.errors: $errors"
+}
+
+opentracker -i 127.0.0.1 -p 17701 -P 17701 -d / -w "$work/whitelist" >/dev/null 2>&1 &
+pids+=($!)
+"$bin" tracker --listen 127.0.0.1:17702 -v 0 >/dev/null 2>&1 &
+mt_pid=$!
+pids+=($mt_pid)
+sleep 2
+
+run_wrk opentracker.close http://127.0.0.1:17701 -H "Connection: close"
+run_wrk microtorr.close http://127.0.0.1:17702 -H "Connection: close"
+run_wrk opentracker.keepalive http://127.0.0.1:17701
+run_wrk microtorr.keepalive http://127.0.0.1:17702
+
+peers=$(curl -s http://127.0.0.1:17702/metrics | awk '/^microtorr_tracker_peers / {printf "%d", $2}')
+rss=$(awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$mt_pid/status")
+ot_rss=$(awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/${pids[0]}/status")
+echo "tracker.microtorr.live_peers: $peers"
+echo "tracker.microtorr.rss_mib: $rss"
+echo "tracker.opentracker.rss_mib: $ot_rss"
