@@ -78,6 +78,15 @@ struct TrackerServerTests {
         }
     }
 
+    @Test func aSecondServerCannotShareTheSamePort() async throws {
+        try await withServer { server in
+            await #expect(throws: (any Error).self) {
+                let second = try await TrackerServer.start(host: "127.0.0.1", port: server.port, configuration: TrackerConfiguration())
+                await second.shutdown()
+            }
+        }
+    }
+
     @Test func announcerFallsThroughTiersAndSendsStopped() async throws {
         try await withServer({ $0.interval = 1; $0.peerTimeout = 30 }) { server in
             let dead = try await Self.closedPort()

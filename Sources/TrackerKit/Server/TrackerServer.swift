@@ -29,8 +29,13 @@ public final class TrackerServer: Sendable {
         // spreads new connections, so accepting is not bound to one thread.
         // Trackers see mostly short connections (opentracker's clients open
         // one per announce), which makes the accept path the hot one.
+        // SO_REUSEPORT would also let a second tracker join the port
+        // silently: an exclusive bind first makes a busy port an error
+        // (and resolves port 0 to the port all listeners then share).
+        let probe = try await ServerBootstrap(group: group).bind(host: host, port: port).get()
+        var boundPort = probe.localAddress?.port ?? port
+        try await probe.close()
         var channels: [any Channel] = []
-        var boundPort = port
         do {
             for loop in group.makeIterator() {
                 let channel = try await ServerBootstrap(group: loop)
