@@ -7,9 +7,10 @@ import Synchronization
 /// and optionally the SHA-1 of the whole content (the original's `id_hash`).
 ///
 /// The whole-content hash is inherently serial, so it runs on its own
-/// thread with its own sequential reader, while piece workers run fully in
-/// parallel and never wait for it. Both read the same region at about the
-/// same time, so the second read comes from the page cache.
+/// thread with its own sequential reader, while piece workers run in
+/// parallel. Piece workers stay at most `readAheadWindow` ahead of it, so
+/// both read the same region at about the same time and the second read
+/// comes from the page cache, never from the disk again.
 ///
 /// Memory is bounded by a fixed buffer budget whatever the content size:
 /// each reader owns one buffer of at most 4 MiB and streams through it.
@@ -24,6 +25,8 @@ public struct PieceHasher: Sendable {
 
     /// Total bytes of read buffers across piece workers.
     static let bufferBudget = 32 << 20
+    /// How far piece workers may run ahead of the whole-content reader.
+    static let readAheadWindow: Int64 = 256 << 20
 
     public let layout: FileLayout
     public let diskPaths: [String]
@@ -65,6 +68,8 @@ public struct PieceHasher: Sendable {
             while !failure.hasFailed {
                 let unit = nextUnit.wrappingAdd(1, ordering: .relaxed).oldValue
                 guard unit < plan.unitCount else { break }
+                let unitStart = Int64(unit * plan.piecesPerUnit) * Int64(pieceLength)
+                contentHasher?.waitUntilWithin(PieceHasher.readAheadWindow, of: unitStart)
                 do throws(CreationError) {
                     try hash(unit: unit, plan: plan, reader: reader, buffer: buffer, output: output, progress: progress)
                 } catch {
@@ -169,6 +174,8 @@ private final class ContentHasher: @unchecked Sendable {
     private let failure: FirstFailure
     private let progress: HashProgress?
     private let done = DispatchSemaphore(value: 0)
+    /// Stream offset hashed so far (or `Int64.max` once stopped).
+    private let hashedOffset = Atomic<Int64>(0)
     // Written by the thread before it signals `done`, read after `finish`
     // has waited for that signal.
     private var digest: SHA1Hash?
@@ -183,10 +190,19 @@ private final class ContentHasher: @unchecked Sendable {
     func start() {
         let thread = Thread { [self] in
             digest = compute()
+            hashedOffset.store(.max, ordering: .releasing)
             done.signal()
         }
         thread.name = "microtorr.content-hash"
         thread.start()
+    }
+
+    /// Blocks a piece worker while `offset` is more than `window` ahead of
+    /// the content reader (short sleeps: waits are rare and brief).
+    func waitUntilWithin(_ window: Int64, of offset: Int64) {
+        while offset - window > hashedOffset.load(ordering: .acquiring), !failure.hasFailed {
+            usleep(200)
+        }
     }
 
     /// Waits for the thread; nil if hashing stopped on an error.
@@ -215,6 +231,7 @@ private final class ContentHasher: @unchecked Sendable {
             hasher.update(bufferPointer: UnsafeRawBufferPointer(region))
             progress?.add(count)
             offset += Int64(count)
+            hashedOffset.store(offset, ordering: .releasing)
         }
         return SHA1Hash(bytes: Array(hasher.finalize()))
     }
