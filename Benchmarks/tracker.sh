@@ -67,12 +67,17 @@ pids+=($!)
 "$bin" tracker --listen 127.0.0.1:17702 -v 0 >/dev/null 2>&1 &
 mt_pid=$!
 pids+=($mt_pid)
+# The same with one event loop: on this 2-core box wrk takes the other core.
+"$bin" tracker --listen 127.0.0.1:17703 --threads 1 -v 0 >/dev/null 2>&1 &
+pids+=($!)
 sleep 2
 
 run_wrk opentracker.close http://127.0.0.1:17701 -H "Connection: close"
 run_wrk microtorr.close http://127.0.0.1:17702 -H "Connection: close"
+run_wrk microtorr_1thread.close http://127.0.0.1:17703 -H "Connection: close"
 run_wrk opentracker.keepalive http://127.0.0.1:17701
 run_wrk microtorr.keepalive http://127.0.0.1:17702
+run_wrk microtorr_1thread.keepalive http://127.0.0.1:17703
 
 peers=$(curl -s http://127.0.0.1:17702/metrics | awk '/^microtorr_tracker_peers / {printf "%d", $2}')
 rss=$(awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$mt_pid/status")
