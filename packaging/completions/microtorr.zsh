@@ -120,6 +120,7 @@ _microtorr_tracker() {
         '--whitelist[Track only the torrents whose .mtorrent/.torrent is in this directory.]:whitelist:_files -/'
         '--max-peers-per-swarm[Most peers listed per torrent.]:max-peers-per-swarm:'
         '--max-swarms[Most torrents tracked at once.]:max-swarms:'
+        '--threads[Event loop threads (default\: all cores).]:threads:'
         '(-v --verbosity)'{-v,--verbosity}'[Verbosity\: 0 quiet, 1 info, 2 debug, 3 trace.]:verbosity:'
         '--log-format[Log line format\: text or json (default\: text on a terminal, json otherwise).]:log-format:{__microtorr_complete "${___log_format[@]}"}'
         '--version[Show the version.]'
