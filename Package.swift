@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "Bencode", targets: ["Bencode"]),
         .library(name: "Metainfo", targets: ["Metainfo"]),
         .library(name: "TrackerKit", targets: ["TrackerKit"]),
+        .library(name: "PeerWire", targets: ["PeerWire"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -38,6 +39,13 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+        .target(
+            name: "PeerWire",
+            dependencies: [
+                "Metainfo",
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .target(
@@ -70,6 +78,15 @@ let package = Package(
                 "TrackerKit", "Bencode", "Metainfo", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "PeerWireTests",
+            dependencies: [
+                "PeerWire", "Metainfo",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
             ]
         ),
         .testTarget(name: "MicroTorrCLITests", dependencies: ["Bencode", "TestSupport"]),

@@ -1,0 +1,40 @@
+import NIOCore
+
+/// A block of a piece: 16 KiB except at the end of the torrent (BEP 3).
+public struct BlockRequest: Hashable, Sendable {
+    public var piece: Int
+    public var offset: Int
+    public var length: Int
+
+    public init(piece: Int, offset: Int, length: Int) {
+        self.piece = piece
+        self.offset = offset
+        self.length = length
+    }
+}
+
+/// One BitTorrent v1 message after the handshake (BEP 3).
+public enum PeerMessage: Hashable, Sendable {
+    case keepAlive
+    case choke
+    case unchoke
+    case interested
+    case notInterested
+    case have(piece: Int)
+    case bitfield(Bitfield)
+    case request(BlockRequest)
+    /// Block data; a `ByteBuffer` slice of the received bytes, not a copy.
+    case piece(piece: Int, offset: Int, data: ByteBuffer)
+    case cancel(BlockRequest)
+
+    /// Message ids on the wire.
+    enum ID: UInt8 {
+        case choke = 0, unchoke, interested, notInterested, have, bitfield, request, piece, cancel
+    }
+}
+
+/// What travels on a connection: the handshake first, then messages.
+public enum PeerWireFrame: Hashable, Sendable {
+    case handshake(Handshake)
+    case message(PeerMessage)
+}

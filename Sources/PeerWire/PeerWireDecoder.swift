@@ -1,0 +1,139 @@
+import Metainfo
+import NIOCore
+
+/// Frames a BitTorrent connection: the 68-byte handshake, then messages
+/// with a 4-byte big-endian length (0 = keep-alive).
+///
+/// Every limit is checked from the header, before the body is waited for
+/// or kept: message length, request length (at most 128 KiB), bitfield size
+/// and spare bits, piece index and block ranges. A violation throws, and
+/// the connection is closed with the reason.
+public struct PeerWireDecoder: ByteToMessageDecoder {
+    public typealias InboundOut = PeerWireFrame
+
+    /// Largest block accepted in a `request` or `piece`.
+    public static let maxBlockLength = 128 << 10
+
+    private enum State {
+        case handshake
+        case messages(TorrentGeometry, sawMessage: Bool)
+    }
+
+    private var state: State = .handshake
+    private let resolve: @Sendable (InfoHash) -> TorrentGeometry?
+
+    /// - Parameter resolve: the geometry of the torrent a handshake names,
+    ///   or nil when we do not serve it (the connection is then refused).
+    public init(resolve: @escaping @Sendable (InfoHash) -> TorrentGeometry?) {
+        self.resolve = resolve
+    }
+
+    /// A decoder already past the handshake and the bitfield, so its framing
+    /// can be checked on its own (the verifier shuffles inputs).
+    init(messagesOf geometry: TorrentGeometry) {
+        self.resolve = { _ in geometry }
+        self.state = .messages(geometry, sawMessage: true)
+    }
+
+    public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        switch state {
+        case .handshake:
+            return try decodeHandshake(context: context, buffer: &buffer)
+        case .messages(let geometry, let sawMessage):
+            return try decodeMessage(geometry: geometry, sawMessage: sawMessage, context: context, buffer: &buffer)
+        }
+    }
+
+    public mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+        while try decode(context: context, buffer: &buffer) == .continue {}
+        return .needMoreData
+    }
+
+    private mutating func decodeHandshake(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        // Refuse garbage as soon as it differs from the protocol string,
+        // without waiting for 68 bytes.
+        let prefix = [UInt8(19)] + Handshake.protocolName
+        let available = min(buffer.readableBytes, prefix.count)
+        guard let head = buffer.getBytes(at: buffer.readerIndex, length: available), head.elementsEqual(prefix.prefix(available)) else {
+            throw PeerWireError.badProtocol
+        }
+        guard buffer.readableBytes >= Handshake.length else { return .needMoreData }
+        buffer.moveReaderIndex(forwardBy: prefix.count)
+        let reserved = buffer.readBytes(length: 8)!
+        let infoHash = InfoHash(bytes: buffer.readBytes(length: 20)!)!
+        let peerID = buffer.readBytes(length: 20)!
+        guard let geometry = resolve(infoHash) else { throw PeerWireError.unknownInfoHash(infoHash) }
+        state = .messages(geometry, sawMessage: false)
+        context.fireChannelRead(wrapInboundOut(.handshake(Handshake(infoHash: infoHash, peerID: peerID, reserved: reserved))))
+        return .continue
+    }
+
+    private mutating func decodeMessage(
+        geometry: TorrentGeometry, sawMessage: Bool, context: ChannelHandlerContext, buffer: inout ByteBuffer
+    ) throws -> DecodingState {
+        guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self).map(Int.init) else { return .needMoreData }
+        let bitfieldLength = 1 + (geometry.pieceCount + 7) / 8
+        guard length <= max(9 + Self.maxBlockLength, bitfieldLength) else { throw PeerWireError.messageTooLong(length) }
+        guard buffer.readableBytes >= 4 + length else { return .needMoreData }
+        buffer.moveReaderIndex(forwardBy: 4)
+        guard length > 0 else {
+            context.fireChannelRead(wrapInboundOut(.message(.keepAlive)))
+            return .continue
+        }
+        var body = buffer.readSlice(length: length)!
+        let id = body.readInteger(as: UInt8.self)!
+        func expect(_ wanted: Int) throws {
+            guard length == wanted else { throw PeerWireError.malformedMessage(id: id, length: length) }
+        }
+        func block(_ body: inout ByteBuffer) throws -> BlockRequest {
+            let piece = Int(body.readInteger(as: UInt32.self)!)
+            let offset = Int(body.readInteger(as: UInt32.self)!)
+            let size = Int(body.readInteger(as: UInt32.self)!)
+            guard size <= Self.maxBlockLength else { throw PeerWireError.requestTooLong(size) }
+            let request = BlockRequest(piece: piece, offset: offset, length: size)
+            guard piece < geometry.pieceCount else { throw PeerWireError.pieceIndexOutOfRange(piece) }
+            guard geometry.contains(request) else { throw PeerWireError.blockOutOfRange(request) }
+            return request
+        }
+
+        let message: PeerMessage
+        switch PeerMessage.ID(rawValue: id) {
+        case .choke?: try expect(1); message = .choke
+        case .unchoke?: try expect(1); message = .unchoke
+        case .interested?: try expect(1); message = .interested
+        case .notInterested?: try expect(1); message = .notInterested
+        case .have?:
+            try expect(5)
+            let piece = Int(body.readInteger(as: UInt32.self)!)
+            guard piece < geometry.pieceCount else { throw PeerWireError.pieceIndexOutOfRange(piece) }
+            message = .have(piece: piece)
+        case .bitfield?:
+            guard !sawMessage else { throw PeerWireError.bitfieldNotFirst }
+            guard let bitfield = Bitfield(bytes: body.readBytes(length: body.readableBytes)!, count: geometry.pieceCount) else {
+                throw PeerWireError.bitfieldInvalid
+            }
+            message = .bitfield(bitfield)
+        case .request?:
+            try expect(13)
+            message = .request(try block(&body))
+        case .cancel?:
+            try expect(13)
+            message = .cancel(try block(&body))
+        case .piece?:
+            guard length > 9 else { throw PeerWireError.malformedMessage(id: id, length: length) }
+            let piece = Int(body.readInteger(as: UInt32.self)!)
+            let offset = Int(body.readInteger(as: UInt32.self)!)
+            let request = BlockRequest(piece: piece, offset: offset, length: body.readableBytes)
+            guard piece < geometry.pieceCount else { throw PeerWireError.pieceIndexOutOfRange(piece) }
+            guard geometry.contains(request) else { throw PeerWireError.blockOutOfRange(request) }
+            message = .piece(piece: piece, offset: offset, data: body)
+        case nil:
+            // Unknown ids (extensions we did not negotiate) are skipped.
+            state = .messages(geometry, sawMessage: true)
+            return .continue
+        }
+        state = .messages(geometry, sawMessage: true)
+        context.fireChannelRead(wrapInboundOut(.message(message)))
+        return .continue
+    }
+}
