@@ -1,20 +1,12 @@
 import Foundation
+import TestSupport
 
 /// Sends raw bytes to a local TCP port and reads until the peer closes or
 /// `timeout` passes: lets tests speak broken or pipelined HTTP.
 enum RawHTTP {
     static func exchange(port: Int, send: [UInt8], timeout: TimeInterval = 5) throws -> (response: String, closedByServer: Bool) {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw POSIXError(.EIO) }
+        guard let fd = BackgroundProcess.connectLoopback(port: port) else { throw POSIXError(.ECONNREFUSED) }
         defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
         var tv = timeval(tv_sec: 0, tv_usec: 200_000)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         _ = send.withUnsafeBytes { write(fd, $0.baseAddress!, $0.count) }

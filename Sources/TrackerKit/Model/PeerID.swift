@@ -1,3 +1,5 @@
+import Metainfo
+
 /// A peer's 20-byte id, stored inline (no heap allocation): a tracker holds
 /// one per live peer, so 100 000 peers must stay cheap.
 public struct PeerID: Hashable, Sendable, CustomStringConvertible {
@@ -35,6 +37,6 @@ public struct PeerID: Hashable, Sendable, CustomStringConvertible {
     public var description: String {
         let raw = bytes
         if raw.allSatisfy({ (0x21...0x7E).contains($0) }) { return String(decoding: raw, as: UTF8.self) }
-        return raw.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+        return Hex.encode(raw)
     }
 }

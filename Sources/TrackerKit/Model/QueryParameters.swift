@@ -1,3 +1,5 @@
+import Metainfo
+
 /// A URL query string decoded to raw bytes.
 ///
 /// `info_hash` and `peer_id` are arbitrary 20-byte values percent-encoded
@@ -26,7 +28,7 @@ public struct QueryParameters: Sendable {
             case UInt8(ascii: "=") where !inValue:
                 inValue = true
             case UInt8(ascii: "%"):
-                guard let high = iterator.next().flatMap(Self.hexValue), let low = iterator.next().flatMap(Self.hexValue) else {
+                guard let high = iterator.next().flatMap(Hex.value(of:)), let low = iterator.next().flatMap(Hex.value(of:)) else {
                     throw TrackerFailure("malformed percent-encoding in query")
                 }
                 if inValue { value.append(high << 4 | low) } else { name.append(high << 4 | low) }
@@ -78,14 +80,6 @@ public struct QueryParameters: Sendable {
         return String(decoding: output, as: UTF8.self)
     }
 
-    private static func hexValue(_ digit: UInt8) -> UInt8? {
-        switch digit {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return digit - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return digit - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return digit - UInt8(ascii: "A") + 10
-        default: return nil
-        }
-    }
 }
 
 /// A request the tracker refuses; the text goes out as `failure reason`.

@@ -1,4 +1,5 @@
 import Bencode
+import Metainfo
 
 /// Encodes tracker replies. Built by hand in key order rather than through
 /// a `Bencode` dictionary: this runs for every announce.
@@ -40,7 +41,7 @@ enum AnnounceReply {
     /// The original MicroTorr's JSON form, for people and scripts.
     static func json(_ reply: SwarmRegistry.Reply, configuration: TrackerConfiguration) -> [UInt8] {
         let peers = reply.peers.map { peer in
-            "{\"ip\":\"\(peer.endpoint.ip)\",\"port\":\(peer.endpoint.port),\"id\":\"\(peer.id.bytes.map { String(format2: $0) }.joined())\"}"
+            "{\"ip\":\"\(peer.endpoint.ip)\",\"port\":\(peer.endpoint.port),\"id\":\"\(Hex.encode(peer.id.bytes))\"}"
         }
         return Array(("{\"interval\":\(configuration.interval),\"complete\":\(reply.complete),\"incomplete\":\(reply.incomplete),"
             + "\"peers\":[\(peers.joined(separator: ","))]}").utf8)
@@ -60,15 +61,5 @@ enum AnnounceReply {
             ]
         }
         return (["files": .dictionary(files)] as Bencode).encoded()
-    }
-}
-
-import Metainfo
-
-extension String {
-    /// Two lower-case hex digits.
-    init(format2 byte: UInt8) {
-        let digits = Array("0123456789abcdef")
-        self = String([digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]])
     }
 }
