@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "Metainfo", targets: ["Metainfo"]),
         .library(name: "TrackerKit", targets: ["TrackerKit"]),
         .library(name: "PeerWire", targets: ["PeerWire"]),
+        .library(name: "Engine", targets: ["Engine"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -46,6 +47,18 @@ let package = Package(
             dependencies: [
                 "Metainfo",
                 .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .target(
+            name: "Engine",
+            dependencies: [
+                "Metainfo",
+                "PeerWire",
+                "TrackerKit",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .target(
@@ -88,6 +101,10 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
             ]
+        ),
+        .testTarget(
+            name: "EngineTests",
+            dependencies: ["Engine", "PeerWire", "Metainfo", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]
         ),
         .testTarget(name: "MicroTorrCLITests", dependencies: ["Bencode", "TestSupport"]),
     ]

@@ -1,0 +1,229 @@
+import PeerWire
+
+/// Decides which blocks to request from which peer. Plain data, no I/O:
+/// the session feeds it bitfields, haves and arrivals, and asks it for work.
+///
+/// - Rarest first: a new piece is one the fewest connected peers have,
+///   chosen at random among equally rare pieces.
+/// - Started pieces are finished first, so data becomes verifiable early
+///   and partial pieces do not pile up.
+/// - Endgame: once every missing block is requested, a block may also be
+///   requested from other peers (up to `endgameCopies` at once); the first
+///   copy wins and the others are cancelled.
+public struct PiecePicker: Sendable {
+    public static let blockLength = 16 << 10
+
+    /// Identifies a connected peer within one session.
+    public typealias PeerKey = Int
+
+    enum BlockState: Sendable, Equatable {
+        case missing
+        case requested([PeerKey])
+        case received
+    }
+
+    struct PartialPiece: Sendable {
+        var blocks: [BlockState]
+        var receivedCount = 0
+        /// Peers that delivered blocks of this piece (blame for a bad hash).
+        var contributors: Set<PeerKey> = []
+    }
+
+    public let geometry: TorrentGeometry
+    public var endgameCopies = 3
+    public private(set) var have: Bitfield
+    private(set) var availability: [Int]
+    private(set) var partial: [Int: PartialPiece] = [:]
+    /// Pieces whose blocks are all in, waiting for the hash check.
+    private(set) var verifying: Set<Int> = []
+    /// Who sent the blocks of pieces under verification, for blame.
+    private var lastContributors: [Int: Set<PeerKey>] = [:]
+
+    public init(geometry: TorrentGeometry, have: Bitfield? = nil) {
+        self.geometry = geometry
+        self.have = have ?? Bitfield(count: geometry.pieceCount)
+        availability = [Int](repeating: 0, count: geometry.pieceCount)
+    }
+
+    public var isComplete: Bool { have.isComplete }
+
+    public func blockCount(ofPiece index: Int) -> Int {
+        (geometry.length(ofPiece: index) + Self.blockLength - 1) / Self.blockLength
+    }
+
+    public func block(_ index: Int, ofPiece piece: Int) -> BlockRequest {
+        let offset = index * Self.blockLength
+        return BlockRequest(piece: piece, offset: offset, length: min(Self.blockLength, geometry.length(ofPiece: piece) - offset))
+    }
+
+    // MARK: Availability
+
+    public mutating func peerJoined(has bitfield: Bitfield) {
+        for index in 0..<geometry.pieceCount where bitfield[index] { availability[index] += 1 }
+    }
+
+    public mutating func peerGot(piece index: Int) {
+        availability[index] += 1
+    }
+
+    /// Forgets a departed peer: its pieces no longer count and its
+    /// outstanding requests become missing again.
+    public mutating func peerLeft(_ peer: PeerKey, had bitfield: Bitfield) {
+        for index in 0..<geometry.pieceCount where bitfield[index] { availability[index] -= 1 }
+        _ = releaseRequests(of: peer)
+    }
+
+    // MARK: Picking
+
+    /// Up to `limit` blocks to request from `peer`, which has `peerHas` and
+    /// already has `inFlight` of our requests.
+    public mutating func pickBlocks(
+        for peer: PeerKey, peerHas: Bitfield, limit: Int, using random: inout some RandomNumberGenerator
+    ) -> [BlockRequest] {
+        var picked: [BlockRequest] = []
+        guard limit > 0 else { return picked }
+        // 1. Finish started pieces.
+        for piece in partial.keys.sorted() where peerHas[piece] {
+            takeMissing(in: piece, for: peer, into: &picked, limit: limit)
+            if picked.count == limit { return picked }
+        }
+        // 2. Start the rarest pieces the peer has.
+        while picked.count < limit, let piece = rarestNewPiece(in: peerHas, using: &random) {
+            partial[piece] = PartialPiece(blocks: [BlockState](repeating: .missing, count: blockCount(ofPiece: piece)))
+            takeMissing(in: piece, for: peer, into: &picked, limit: limit)
+        }
+        // 3. Endgame: nothing left unrequested; duplicate others' requests.
+        if picked.count < limit, isEndgame {
+            for piece in partial.keys.sorted() where peerHas[piece] {
+                guard var state = partial[piece] else { continue }
+                for index in state.blocks.indices {
+                    guard case .requested(let holders) = state.blocks[index], !holders.contains(peer),
+                          holders.count < endgameCopies else { continue }
+                    state.blocks[index] = .requested(holders + [peer])
+                    picked.append(block(index, ofPiece: piece))
+                    if picked.count == limit { break }
+                }
+                partial[piece] = state
+                if picked.count == limit { break }
+            }
+        }
+        return picked
+    }
+
+    /// True when no block is missing anywhere: every piece is had, being
+    /// verified, or fully requested.
+    public var isEndgame: Bool {
+        for index in 0..<geometry.pieceCount where !have[index] && !verifying.contains(index) {
+            guard let state = partial[index] else { return false }
+            if state.blocks.contains(.missing) { return false }
+        }
+        return true
+    }
+
+    private mutating func takeMissing(in piece: Int, for peer: PeerKey, into picked: inout [BlockRequest], limit: Int) {
+        guard var state = partial[piece] else { return }
+        for index in state.blocks.indices where state.blocks[index] == .missing {
+            state.blocks[index] = .requested([peer])
+            picked.append(block(index, ofPiece: piece))
+            if picked.count == limit { break }
+        }
+        partial[piece] = state
+    }
+
+    /// Reservoir sampling over the rarest candidates: one pass, uniform
+    /// choice among ties.
+    private func rarestNewPiece(in peerHas: Bitfield, using random: inout some RandomNumberGenerator) -> Int? {
+        var best: Int?
+        var bestAvailability = Int.max
+        var ties = 0
+        for index in 0..<geometry.pieceCount where peerHas[index] && !have[index] && partial[index] == nil && !verifying.contains(index) {
+            let count = availability[index]
+            if count < bestAvailability {
+                best = index
+                bestAvailability = count
+                ties = 1
+            } else if count == bestAvailability {
+                ties += 1
+                if Int.random(in: 0..<ties, using: &random) == 0 { best = index }
+            }
+        }
+        return best
+    }
+
+    // MARK: Arrivals
+
+    public enum Arrival: Equatable, Sendable {
+        /// A block we did not ask this peer for (or already have).
+        case unrequested
+        /// Kept. `cancel` lists other peers asked for the same block (endgame);
+        /// `pieceComplete` means every block is in and the hash can be checked.
+        case accepted(cancel: [PeerKey], pieceComplete: Bool)
+    }
+
+    public mutating func received(_ request: BlockRequest, from peer: PeerKey) -> Arrival {
+        guard request.offset % Self.blockLength == 0, var state = partial[request.piece] else { return .unrequested }
+        let index = request.offset / Self.blockLength
+        guard index < state.blocks.count, self.block(index, ofPiece: request.piece) == request,
+              case .requested(let holders) = state.blocks[index], holders.contains(peer) else {
+            return .unrequested
+        }
+        state.blocks[index] = .received
+        state.receivedCount += 1
+        state.contributors.insert(peer)
+        let complete = state.receivedCount == state.blocks.count
+        if complete {
+            partial[request.piece] = nil
+            verifying.insert(request.piece)
+            lastContributors[request.piece] = state.contributors
+        } else {
+            partial[request.piece] = state
+        }
+        return .accepted(cancel: holders.filter { $0 != peer }, pieceComplete: complete)
+    }
+
+    /// The hash matched: the piece is ours.
+    public mutating func pieceVerified(_ index: Int) {
+        verifying.remove(index)
+        lastContributors[index] = nil
+        have[index] = true
+    }
+
+    /// The hash did not match: the piece is fetched again from scratch.
+    /// Returns the peers that sent its blocks.
+    @discardableResult
+    public mutating func pieceFailed(_ index: Int) -> Set<PeerKey> {
+        verifying.remove(index)
+        return lastContributors.removeValue(forKey: index) ?? []
+    }
+
+    /// Makes `peer`'s outstanding requests missing again (it choked us,
+    /// timed out or left); returns them.
+    @discardableResult
+    public mutating func releaseRequests(of peer: PeerKey) -> [BlockRequest] {
+        var released: [BlockRequest] = []
+        for piece in Array(partial.keys) {
+            guard var state = partial[piece] else { continue }
+            for index in state.blocks.indices {
+                guard case .requested(let holders) = state.blocks[index], holders.contains(peer) else { continue }
+                let rest = holders.filter { $0 != peer }
+                state.blocks[index] = rest.isEmpty ? .missing : .requested(rest)
+                released.append(block(index, ofPiece: piece))
+            }
+            partial[piece] = state.receivedCount == 0 && state.blocks.allSatisfy({ $0 == .missing }) ? nil : state
+        }
+        return released
+    }
+
+    /// Releases one request (timed out or cancelled).
+    public mutating func release(_ request: BlockRequest, of peer: PeerKey) {
+        let index = request.offset / Self.blockLength
+        guard var state = partial[request.piece], index < state.blocks.count,
+              case .requested(let holders) = state.blocks[index], holders.contains(peer) else { return }
+        let rest = holders.filter { $0 != peer }
+        state.blocks[index] = rest.isEmpty ? .missing : .requested(rest)
+        partial[request.piece] = state
+    }
+
+    /// Number of pieces that are had (for progress).
+    public var verifiedCount: Int { have.setCount }
+}

@@ -1,0 +1,128 @@
+import PeerWire
+import Testing
+@testable import Engine
+
+/// A seeded generator so picks reproduce.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+@Suite("Piece picker")
+struct PiecePickerTests {
+    /// 8 pieces of 64 KiB (4 blocks), the last one 20 000 bytes (2 blocks).
+    static let geometry = TorrentGeometry(pieceCount: 8, pieceLength: 65536, totalLength: 7 * 65536 + 20_000)
+
+    static func bits(_ pieces: [Int], count: Int = 8) -> Bitfield {
+        var bitfield = Bitfield(count: count)
+        for piece in pieces { bitfield[piece] = true }
+        return bitfield
+    }
+
+    @Test func picksTheRarestPieceFirst() {
+        var picker = PiecePicker(geometry: Self.geometry)
+        var random = SplitMix64(state: 1)
+        picker.peerJoined(has: Self.bits(Array(0..<8)))      // seeder
+        picker.peerJoined(has: Self.bits([0, 1, 2, 3, 4, 6, 7]))
+        picker.peerJoined(has: Self.bits([0, 1, 2, 3, 4, 6]))
+        // Piece 5 is on 1 peer, 7 on 2, the rest on 3.
+        let first = picker.pickBlocks(for: 1, peerHas: Self.bits(Array(0..<8)), limit: 4, using: &random)
+        #expect(Set(first.map(\.piece)) == [5])
+        let next = picker.pickBlocks(for: 1, peerHas: Self.bits(Array(0..<8)), limit: 2, using: &random)
+        #expect(Set(next.map(\.piece)) == [7])
+        #expect(next.map(\.length) == [16384, 3616])  // the short last piece
+    }
+
+    @Test func breaksTiesAtRandom() {
+        var seen = Set<Int>()
+        for seed in 0..<64 {
+            var picker = PiecePicker(geometry: Self.geometry)
+            var random = SplitMix64(state: UInt64(seed))
+            picker.peerJoined(has: Self.bits(Array(0..<8)))
+            seen.insert(picker.pickBlocks(for: 1, peerHas: Self.bits(Array(0..<8)), limit: 1, using: &random)[0].piece)
+        }
+        #expect(seen.count >= 6, "only \(seen.sorted()) were ever chosen")
+    }
+
+    @Test func finishesStartedPiecesBeforeStartingNewOnes() {
+        var picker = PiecePicker(geometry: Self.geometry)
+        var random = SplitMix64(state: 2)
+        let all = Self.bits(Array(0..<8))
+        picker.peerJoined(has: all)
+        picker.peerJoined(has: all)
+        let a = picker.pickBlocks(for: 1, peerHas: all, limit: 2, using: &random)
+        let b = picker.pickBlocks(for: 2, peerHas: all, limit: 2, using: &random)
+        #expect(Set(a.map(\.piece)) == Set(b.map(\.piece)))
+        #expect(Set(a.map(\.offset)).isDisjoint(with: b.map(\.offset)))
+    }
+
+    @Test func completesVerifiesAndRefetchesFailedPieces() {
+        var picker = PiecePicker(geometry: TorrentGeometry(pieceCount: 2, pieceLength: 32768, totalLength: 65536))
+        var random = SplitMix64(state: 3)
+        let all = Self.bits([0, 1], count: 2)
+        picker.peerJoined(has: all)
+        picker.peerJoined(has: all)
+        let blocks = picker.pickBlocks(for: 7, peerHas: all, limit: 2, using: &random)
+        let piece = blocks[0].piece
+        #expect(picker.received(blocks[0], from: 7) == .accepted(cancel: [], pieceComplete: false))
+        #expect(picker.received(blocks[0], from: 7) == .unrequested)  // twice
+        #expect(picker.received(blocks[1], from: 8) == .unrequested)  // not asked of peer 8
+        #expect(picker.received(blocks[1], from: 7) == .accepted(cancel: [], pieceComplete: true))
+        #expect(picker.pieceFailed(piece) == [7])
+        // Fetched again (by another peer), then verified.
+        let again = picker.pickBlocks(for: 8, peerHas: Self.bits([piece], count: 2), limit: 4, using: &random)
+        #expect(again.count == 2 && Set(again.map(\.piece)) == [piece])
+        for block in again { _ = picker.received(block, from: 8) }
+        picker.pieceVerified(piece)
+        #expect(picker.have[piece] && picker.verifiedCount == 1)
+        #expect(picker.pickBlocks(for: 8, peerHas: Self.bits([piece], count: 2), limit: 4, using: &random).isEmpty)
+    }
+
+    @Test func endgameDuplicatesTheLastBlocksAndCancelsTheLosers() {
+        var picker = PiecePicker(geometry: TorrentGeometry(pieceCount: 1, pieceLength: 32768, totalLength: 32768))
+        var random = SplitMix64(state: 4)
+        let all = Self.bits([0], count: 1)
+        for _ in 0..<3 { picker.peerJoined(has: all) }
+        let first = picker.pickBlocks(for: 1, peerHas: all, limit: 10, using: &random)
+        #expect(first.count == 2)
+        #expect(picker.isEndgame)
+        let second = picker.pickBlocks(for: 2, peerHas: all, limit: 10, using: &random)
+        #expect(second == first)
+        let third = picker.pickBlocks(for: 3, peerHas: all, limit: 10, using: &random)
+        #expect(third == first)
+        #expect(picker.pickBlocks(for: 2, peerHas: all, limit: 10, using: &random).isEmpty)  // no repeats to one peer
+        #expect(picker.received(first[0], from: 2) == .accepted(cancel: [1, 3], pieceComplete: false))
+        #expect(picker.received(first[0], from: 1) == .unrequested)  // the loser's copy arrives late
+    }
+
+    @Test func aDepartingPeerReleasesItsRequests() {
+        var picker = PiecePicker(geometry: Self.geometry)
+        var random = SplitMix64(state: 5)
+        let all = Self.bits(Array(0..<8))
+        picker.peerJoined(has: all)
+        let taken = picker.pickBlocks(for: 1, peerHas: all, limit: 3, using: &random)
+        #expect(picker.received(taken[0], from: 1) == .accepted(cancel: [], pieceComplete: false))
+        picker.peerLeft(1, had: all)
+        picker.peerJoined(has: all)
+        // The started piece is finished first: its two released blocks and
+        // the one never requested.
+        let retaken = picker.pickBlocks(for: 2, peerHas: all, limit: 3, using: &random)
+        #expect(Set(retaken.map(\.piece)) == [taken[0].piece])
+        #expect(Set(retaken).isSuperset(of: taken.dropFirst()))
+        #expect(!retaken.contains(taken[0]))
+        #expect(picker.availability.allSatisfy { $0 == 1 })
+    }
+
+    @Test func peerWithNothingWeNeedGetsNothing() {
+        var picker = PiecePicker(geometry: Self.geometry, have: Self.bits([0, 1]))
+        var random = SplitMix64(state: 6)
+        picker.peerJoined(has: Self.bits([0, 1]))
+        #expect(picker.pickBlocks(for: 1, peerHas: Self.bits([0, 1]), limit: 5, using: &random).isEmpty)
+    }
+}
