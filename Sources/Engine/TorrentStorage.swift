@@ -1,0 +1,239 @@
+import Crypto
+import Metainfo
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where a torrent's data is on disk.
+public enum StorageLocation: Sendable, Hashable {
+    /// Downloading into `directory`: data goes to `NAME.part` (a file, or a
+    /// directory for multi-file torrents) and is renamed to `NAME` only when
+    /// every piece is verified, so unverified data never has the final name.
+    case download(directory: String)
+    /// Existing, complete data at `path` (`-s PATH`): read only.
+    case existing(path: String)
+}
+
+/// Positioned reads and writes of a torrent's byte stream across its files.
+///
+/// Blocking I/O: call it from a thread pool, never from an event loop.
+/// Files are opened lazily and kept open (one descriptor per file, shared
+/// by threads: `pread`/`pwrite` need no locking); they are created sparse.
+public final class TorrentStorage: Sendable {
+    public let info: InfoDictionary
+    public let location: StorageLocation
+    private let state: Mutex<State>
+
+    private struct State {
+        var root: String
+        var finished: Bool
+        var descriptors: [Int: Int32] = [:]
+    }
+
+    public enum StorageError: Error, CustomStringConvertible, Equatable {
+        case io(FileIOError)
+        case finalNameTaken(String)
+        case shortData(String)
+
+        public var description: String {
+            switch self {
+            case .io(let error): return error.description
+            case .finalNameTaken(let path): return "\(path) already exists and is not this torrent's data; move it away"
+            case .shortData(let path): return "\(path) is shorter than the torrent says"
+            }
+        }
+    }
+
+    public init(info: InfoDictionary, location: StorageLocation) {
+        self.info = info
+        self.location = location
+        switch location {
+        case .download(let directory):
+            state = Mutex(State(root: "\(directory)/\(info.name).part", finished: false))
+        case .existing(let path):
+            state = Mutex(State(root: path, finished: true))
+        }
+    }
+
+    deinit {
+        state.withLock { state in
+            for fd in state.descriptors.values { close(fd) }
+        }
+    }
+
+    /// The final path of the data (where it is once complete).
+    public var finalPath: String {
+        switch location {
+        case .download(let directory): return "\(directory)/\(info.name)"
+        case .existing(let path): return path
+        }
+    }
+
+    /// The path data is read from and written to now.
+    public var currentRoot: String { state.withLock { $0.root } }
+
+    /// Whether the data is under its final name.
+    public var isFinished: Bool { state.withLock { $0.finished } }
+
+    /// For a download whose final name already exists (a previous run
+    /// completed): use it in place, read only. The caller must verify it.
+    public func adoptExistingFinalData() -> Bool {
+        guard case .download = location, access(finalPath, F_OK) == 0 else { return false }
+        state.withLock { state in
+            for fd in state.descriptors.values { close(fd) }
+            state.descriptors = [:]
+            state.root = finalPath
+            state.finished = true
+        }
+        return true
+    }
+
+    public func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(StorageError) {
+        var done = 0
+        for segment in info.layout.segments(offset: offset, length: bytes.count) {
+            defer { done += segment.length }
+            if info.files[segment.fileIndex].isPadding { continue }
+            let fd = try descriptor(for: segment.fileIndex, writable: true)
+            let part = UnsafeRawBufferPointer(rebasing: bytes[done..<done + segment.length])
+            var written = 0
+            while written < part.count {
+                let result = pwrite(fd, part.baseAddress! + written, part.count - written, off_t(segment.offsetInFile) + off_t(written))
+                if result < 0 {
+                    if errno == EINTR { continue }
+                    throw .io(.system("write failed", path: path(of: segment.fileIndex)))
+                }
+                written += result
+            }
+        }
+    }
+
+    /// Fills `buffer` from stream `offset`; padding files read as zeros, and
+    /// a missing or short file is an error (the data is not there).
+    public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(StorageError) {
+        var done = 0
+        for segment in info.layout.segments(offset: offset, length: buffer.count) {
+            defer { done += segment.length }
+            let target = UnsafeMutableRawBufferPointer(rebasing: buffer[done..<done + segment.length])
+            if info.files[segment.fileIndex].isPadding {
+                target.initializeMemory(as: UInt8.self, repeating: 0)
+                continue
+            }
+            let fd = try descriptor(for: segment.fileIndex, writable: false)
+            let count: Int
+            do {
+                count = try FileIO.readFully(fd: fd, into: target, at: segment.offsetInFile, path: path(of: segment.fileIndex))
+            } catch {
+                throw .io(error)
+            }
+            guard count == segment.length else { throw .shortData(path(of: segment.fileIndex)) }
+        }
+    }
+
+    public func read(piece: Int, offset: Int, length: Int) throws(StorageError) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: length)
+        let start = Int64(piece) * Int64(info.pieceLength) + Int64(offset)
+        let result = bytes.withUnsafeMutableBytes { buffer in
+            Result { () throws(StorageError) in try read(into: buffer, at: start) }
+        }
+        try result.get()
+        return bytes
+    }
+
+    /// Whether piece `index` on disk matches its hash.
+    public func pieceMatches(_ index: Int) -> Bool {
+        let length = info.length(ofPiece: index)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: length, alignment: 16)
+        defer { buffer.deallocate() }
+        do throws(StorageError) {
+            try read(into: buffer, at: Int64(index) * Int64(info.pieceLength))
+        } catch {
+            return false
+        }
+        var hasher = Insecure.SHA1()
+        hasher.update(bufferPointer: UnsafeRawBufferPointer(buffer))
+        return Array(hasher.finalize()).elementsEqual(info.pieces[index * 20..<index * 20 + 20])
+    }
+
+    /// Makes written data durable: "every piece verified" is not "file
+    /// written" until this returns.
+    public func flush() throws(StorageError) {
+        let descriptors = state.withLock { Array($0.descriptors) }
+        for (index, fd) in descriptors where fsync(fd) != 0 {
+            throw .io(.system("fsync failed", path: path(of: index)))
+        }
+    }
+
+    /// Flushes, then renames `NAME.part` to `NAME`. Refuses to replace
+    /// anything already at the final name.
+    public func finish() throws(StorageError) {
+        guard case .download = location else { return }
+        try flush()
+        try state.withLock { (state) throws(StorageError) in
+            guard !state.finished else { return }
+            // Files not yet created (all-zero or padding-only) must exist at the end.
+            for index in info.files.indices where !info.files[index].isPadding && state.descriptors[index] == nil {
+                _ = try openFile(index, root: state.root, writable: true, into: &state)
+            }
+            for fd in state.descriptors.values { close(fd) }
+            state.descriptors = [:]
+            guard access(finalPath, F_OK) != 0 else { throw .finalNameTaken(finalPath) }
+            guard rename(state.root, finalPath) == 0 else { throw .io(.system("cannot rename into place", path: finalPath)) }
+            let directory = FileIO.directoryName(of: finalPath)
+            let directoryFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            if directoryFD >= 0 {
+                fsync(directoryFD)
+                close(directoryFD)
+            }
+            state.root = finalPath
+            state.finished = true
+        }
+    }
+
+    private func path(of index: Int) -> String {
+        path(of: index, root: state.withLock { $0.root })
+    }
+
+    private func path(of index: Int, root: String) -> String {
+        info.isMultiFile ? ([root] + info.files[index].path).joined(separator: "/") : root
+    }
+
+    private func descriptor(for index: Int, writable: Bool) throws(StorageError) -> Int32 {
+        try state.withLock { (state) throws(StorageError) -> Int32 in
+            if let fd = state.descriptors[index] { return fd }
+            return try openFile(index, root: state.root, writable: writable && !state.finished, into: &state)
+        }
+    }
+
+    /// Opens (creating parents and the file when writable) without following
+    /// symbolic links, so a link planted in the output cannot redirect writes.
+    private func openFile(_ index: Int, root: String, writable: Bool, into state: inout State) throws(StorageError) -> Int32 {
+        let path = path(of: index, root: root)
+        if writable {
+            var directory = FileIO.directoryName(of: path)
+            if !info.isMultiFile { directory = FileIO.directoryName(of: root) }
+            try makeDirectories(directory)
+        }
+        let flags = writable ? (O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW) : (O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        let fd = open(path, flags, 0o644)
+        guard fd >= 0 else { throw .io(.system("cannot open", path: path)) }
+        state.descriptors[index] = fd
+        return fd
+    }
+
+    /// Creates `path` and missing parents. Inside the torrent's own tree a
+    /// symbolic link is refused (it could lead writes elsewhere); the
+    /// chosen output directory itself may be a link.
+    private func makeDirectories(_ path: String) throws(StorageError) {
+        var info = stat()
+        let inside = path.hasPrefix(FileIO.directoryName(of: finalPath) + "/")
+        if (inside ? lstat(path, &info) : stat(path, &info)) == 0 {
+            guard (info.st_mode & S_IFMT) == S_IFDIR else {
+                throw .io(FileIOError(path: path, message: "exists and is not a directory"))
+            }
+            return
+        }
+        try makeDirectories(FileIO.directoryName(of: path))
+        guard mkdir(path, 0o755) == 0 || errno == EEXIST else { throw .io(.system("cannot create directory", path: path)) }
+    }
+}

@@ -1,0 +1,100 @@
+import Crypto
+import Foundation
+import Metainfo
+import TestSupport
+import Testing
+@testable import Engine
+
+@Suite("Torrent storage")
+struct TorrentStorageTests {
+    /// A metainfo for `content` cut into `files` (lengths), pieces of 16 KiB.
+    static func info(name: String, files: [(path: [String], length: Int, padding: Bool)]?, content: [UInt8]) -> InfoDictionary {
+        let pieceLength = 16384
+        let pieces = stride(from: 0, to: content.count, by: pieceLength).flatMap {
+            Array(Insecure.SHA1.hash(data: content[$0..<min(content.count, $0 + pieceLength)]))
+        }
+        let entries = files?.map { FileEntry(path: $0.path, length: Int64($0.length), isPadding: $0.padding) }
+            ?? [FileEntry(path: [], length: Int64(content.count))]
+        return InfoDictionary(name: name, pieceLength: pieceLength, pieces: pieces, files: entries,
+                              isMultiFile: files != nil, isPrivate: false, idHash: nil)
+    }
+
+    private func writeAll(_ storage: TorrentStorage, _ content: [UInt8], order: [Int]) throws {
+        for piece in order {
+            let start = piece * 16384
+            let slice = Array(content[start..<min(content.count, start + 16384)])
+            try slice.withUnsafeBytes { try storage.write($0, at: Int64(start)) }
+        }
+    }
+
+    @Test func singleFileLivesAsPartUntilFinished() throws {
+        let directory = TemporaryDirectory()
+        let content = pseudoRandomBytes(count: 100_000, seed: 1)
+        let storage = TorrentStorage(info: Self.info(name: "movie.bin", files: nil, content: content),
+                                     location: .download(directory: directory.path))
+        try writeAll(storage, content, order: [6, 0, 3, 1, 5, 2, 4])
+        #expect(FileManager.default.fileExists(atPath: "\(directory.path)/movie.bin.part"))
+        #expect(!FileManager.default.fileExists(atPath: "\(directory.path)/movie.bin"))
+        #expect((0..<7).allSatisfy(storage.pieceMatches))
+        try storage.finish()
+        #expect(!FileManager.default.fileExists(atPath: "\(directory.path)/movie.bin.part"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: "\(directory.path)/movie.bin")) == Data(content))
+        #expect(storage.isFinished)
+        #expect(try storage.read(piece: 6, offset: 0, length: 100) == Array(content[6 * 16384..<6 * 16384 + 100]))
+    }
+
+    @Test func multiFileWithPaddingAndEmptyFiles() throws {
+        let directory = TemporaryDirectory()
+        // a (20 000) + pad (12 768, zeros) + empty + sub/b (30 000)
+        let a = pseudoRandomBytes(count: 20_000, seed: 2)
+        let b = pseudoRandomBytes(count: 30_000, seed: 3)
+        let content = a + [UInt8](repeating: 0, count: 12_768) + b
+        let info = Self.info(name: "pack", files: [(["a"], 20_000, false), ([".pad", "12768"], 12_768, true),
+                                                   (["empty"], 0, false), (["sub", "b"], 30_000, false)], content: content)
+        let storage = TorrentStorage(info: info, location: .download(directory: directory.path))
+        try writeAll(storage, content, order: [3, 1, 0, 2])
+        #expect((0..<4).allSatisfy(storage.pieceMatches))
+        try storage.finish()
+        let root = "\(directory.path)/pack"
+        #expect(try Data(contentsOf: URL(fileURLWithPath: "\(root)/a")) == Data(a))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: "\(root)/sub/b")) == Data(b))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: "\(root)/empty")).isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: "\(root)/.pad"))
+    }
+
+    @Test func neverReplacesAnExistingFinalName() throws {
+        let directory = TemporaryDirectory()
+        let content = pseudoRandomBytes(count: 20_000, seed: 4)
+        try directory.write(Array("precious".utf8), to: "x.bin")
+        let storage = TorrentStorage(info: Self.info(name: "x.bin", files: nil, content: content),
+                                     location: .download(directory: directory.path))
+        try writeAll(storage, content, order: [0, 1])
+        #expect(throws: TorrentStorage.StorageError.finalNameTaken("\(directory.path)/x.bin")) { try storage.finish() }
+        #expect(try String(contentsOfFile: "\(directory.path)/x.bin", encoding: .utf8) == "precious")
+    }
+
+    @Test func aPlantedSymlinkIsNotFollowed() throws {
+        let directory = TemporaryDirectory()
+        let content = pseudoRandomBytes(count: 20_000, seed: 5)
+        let victim = try directory.write(Array("victim".utf8), to: "victim.txt")
+        try FileManager.default.createDirectory(atPath: "\(directory.path)/out/pack.part", withIntermediateDirectories: true)
+        symlink(victim, "\(directory.path)/out/pack.part/a")
+        let storage = TorrentStorage(info: Self.info(name: "pack", files: [(["a"], 20_000, false)], content: content),
+                                     location: .download(directory: "\(directory.path)/out"))
+        #expect(throws: TorrentStorage.StorageError.self) { try writeAll(storage, content, order: [0]) }
+        #expect(try String(contentsOfFile: victim, encoding: .utf8) == "victim")
+    }
+
+    @Test func existingDataIsReadAndCheckedPieceByPiece() throws {
+        let directory = TemporaryDirectory()
+        var content = pseudoRandomBytes(count: 50_000, seed: 6)
+        let info = Self.info(name: "seed.bin", files: nil, content: content)
+        content[20_000] ^= 0xFF  // corrupt piece 1
+        let path = try directory.write(content, to: "seed.bin")
+        let storage = TorrentStorage(info: info, location: .existing(path: path))
+        #expect((0..<4).map(storage.pieceMatches) == [true, false, true, true])
+        truncate(path, 40_000)
+        #expect(!storage.pieceMatches(3))
+        #expect(throws: TorrentStorage.StorageError.shortData(path)) { try storage.read(piece: 3, offset: 0, length: 100) }
+    }
+}
