@@ -38,6 +38,9 @@ public struct PiecePicker: Sendable {
     private(set) var verifying: Set<Int> = []
     /// Who sent the blocks of pieces under verification, for blame.
     private var lastContributors: [Int: Set<PeerKey>] = [:]
+    /// Peers whose data for a piece failed its hash: the piece is fetched
+    /// from someone else while anyone else has it.
+    private var avoid: [Int: Set<PeerKey>] = [:]
 
     public init(geometry: TorrentGeometry, have: Bitfield? = nil) {
         self.geometry = geometry
@@ -88,7 +91,7 @@ public struct PiecePicker: Sendable {
             if picked.count == limit { return picked }
         }
         // 2. Start the rarest pieces the peer has.
-        while picked.count < limit, let piece = rarestNewPiece(in: peerHas, using: &random) {
+        while picked.count < limit, let piece = rarestNewPiece(in: peerHas, for: peer, using: &random) {
             partial[piece] = PartialPiece(blocks: [BlockState](repeating: .missing, count: blockCount(ofPiece: piece)))
             takeMissing(in: piece, for: peer, into: &picked, limit: limit)
         }
@@ -132,11 +135,12 @@ public struct PiecePicker: Sendable {
 
     /// Reservoir sampling over the rarest candidates: one pass, uniform
     /// choice among ties.
-    private func rarestNewPiece(in peerHas: Bitfield, using random: inout some RandomNumberGenerator) -> Int? {
+    private func rarestNewPiece(in peerHas: Bitfield, for currentPeer: PeerKey, using random: inout some RandomNumberGenerator) -> Int? {
         var best: Int?
         var bestAvailability = Int.max
         var ties = 0
         for index in 0..<geometry.pieceCount where peerHas[index] && !have[index] && partial[index] == nil && !verifying.contains(index) {
+            if let avoided = avoid[index], avoided.contains(currentPeer), availability[index] > avoided.count { continue }
             let count = availability[index]
             if count < bestAvailability {
                 best = index
@@ -185,6 +189,7 @@ public struct PiecePicker: Sendable {
     public mutating func pieceVerified(_ index: Int) {
         verifying.remove(index)
         lastContributors[index] = nil
+        avoid[index] = nil
         have[index] = true
     }
 
@@ -193,7 +198,15 @@ public struct PiecePicker: Sendable {
     @discardableResult
     public mutating func pieceFailed(_ index: Int) -> Set<PeerKey> {
         verifying.remove(index)
-        return lastContributors.removeValue(forKey: index) ?? []
+        let blamed = lastContributors.removeValue(forKey: index) ?? []
+        avoid[index, default: []].formUnion(blamed)
+        return blamed
+    }
+
+    /// Whether `peer` has something we want (for `interested`).
+    public func wants(from peerHas: Bitfield) -> Bool {
+        for (index, byte) in peerHas.bytes.enumerated() where byte & ~have.bytes[index] != 0 { return true }
+        return false
     }
 
     /// Makes `peer`'s outstanding requests missing again (it choked us,

@@ -1,5 +1,7 @@
 import Crypto
+import Dispatch
 import Metainfo
+import PeerWire
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -153,6 +155,24 @@ public final class TorrentStorage: Sendable {
         var hasher = Insecure.SHA1()
         hasher.update(bufferPointer: UnsafeRawBufferPointer(buffer))
         return Array(hasher.finalize()).elementsEqual(info.pieces[index * 20..<index * 20 + 20])
+    }
+
+    /// Checks every piece on disk on `threads` threads (blocking); returns
+    /// which match. Progress counts checked bytes.
+    public func verifyAll(threads: Int, progress: HashProgress? = nil) -> Bitfield {
+        let count = info.pieceCount
+        let results = Mutex(Bitfield(count: count))
+        let next = Atomic<Int>(0)
+        DispatchQueue.concurrentPerform(iterations: max(1, min(threads, count))) { _ in
+            while true {
+                let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                guard index < count else { return }
+                let matches = pieceMatches(index)
+                progress?.add(info.length(ofPiece: index))
+                if matches { results.withLock { $0[index] = true } }
+            }
+        }
+        return results.withLock { $0 }
     }
 
     /// Makes written data durable: "every piece verified" is not "file

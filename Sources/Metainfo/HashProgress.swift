@@ -9,7 +9,7 @@ public final class HashProgress: Sendable {
 
     public var bytesHashed: Int64 { hashed.load(ordering: .relaxed) }
 
-    func add(_ count: Int) {
+    public func add(_ count: Int) {
         hashed.add(Int64(count), ordering: .relaxed)
     }
 }

@@ -34,16 +34,18 @@ struct ProgressBar {
 final class ProgressDisplay: @unchecked Sendable {
     private let bar: ProgressBar
     private let read: @Sendable () -> Int64
+    private let suffix: @Sendable () -> String
     private let timer: DispatchSourceTimer
     private let start = Date()
     // Touched only on `queue`.
     private let queue = DispatchQueue(label: "microtorr.progress")
 
     /// Returns nil when stderr is not a terminal.
-    init?(bar: ProgressBar, read: @escaping @Sendable () -> Int64) {
+    init?(bar: ProgressBar, read: @escaping @Sendable () -> Int64, suffix: @escaping @Sendable () -> String = { "" }) {
         guard LogSink.standardError.isTerminal else { return nil }
         self.bar = bar
         self.read = read
+        self.suffix = suffix
         timer = DispatchSource.makeTimerSource(queue: queue)
         timer.schedule(deadline: .now(), repeating: .milliseconds(200))
         timer.setEventHandler { [unowned self] in self.draw(final: false) }
@@ -56,7 +58,7 @@ final class ProgressDisplay: @unchecked Sendable {
     }
 
     private func draw(final: Bool) {
-        let line = "\r" + bar.render(done: read(), elapsed: Date().timeIntervalSince(start)) + (final ? "\n" : "")
+        let line = "\r" + bar.render(done: read(), elapsed: Date().timeIntervalSince(start)) + suffix() + "\u{1B}[K" + (final ? "\n" : "")
         FileHandle.standardError.write(Data(line.utf8))
     }
 }

@@ -11,6 +11,11 @@ swarm TORRENT SEED_DIR LEECH_DIR [SECONDS]
                              into LEECH_DIR, finding each other only through
                              the torrent's tracker; print a JSON report once
                              the leecher has every piece on disk.
+seed TORRENT DATA_ROOT PORT  seed DATA_ROOT on 127.0.0.1:PORT until killed
+                             (prints "ready" once the data is checked).
+leech TORRENT OUT_DIR PEER [SECONDS]
+                             download into OUT_DIR from PEER (IP:PORT) only,
+                             flush, and print a JSON report.
 recheck TORRENT DATA_ROOT    add TORRENT to a libtorrent session over the data
                              and let libtorrent itself verify every piece;
                              print {"verified": N, "pieces": M}.
@@ -109,6 +114,59 @@ def _session():
     })
 
 
+def _peer_session(port):
+    return lt.session({
+        "listen_interfaces": f"127.0.0.1:{port}", "enable_dht": False, "enable_lsd": False,
+        "enable_upnp": False, "enable_natpmp": False, "enable_outgoing_utp": False,
+        "enable_incoming_utp": False, "allow_multiple_connections_per_ip": True,
+        "alert_mask": lt.alert.category_t.status_notification | lt.alert.category_t.storage_notification,
+    })
+
+
+def seed(torrent, data_root, port):
+    session = _peer_session(port)
+    params = lt.add_torrent_params()
+    params.ti = lt.torrent_info(torrent)
+    params.save_path = data_root
+    params.trackers = []
+    handle = session.add_torrent(params)
+    handle.replace_trackers([])
+    deadline = time.time() + 120
+    while time.time() < deadline and not handle.status().is_seeding:
+        time.sleep(0.05)
+    print("ready" if handle.status().is_seeding else "not-seeding", flush=True)
+    while True:
+        time.sleep(1)
+
+
+def leech(torrent, out_dir, peer, seconds="120"):
+    session = _peer_session(0)
+    params = lt.add_torrent_params()
+    params.ti = lt.torrent_info(torrent)
+    params.save_path = out_dir
+    handle = session.add_torrent(params)
+    handle.replace_trackers([])
+    host, port = peer.rsplit(":", 1)
+    handle.connect_peer((host, int(port)))
+    start = time.time()
+    deadline = start + float(seconds)
+    while time.time() < deadline and not handle.status().is_seeding:
+        if not handle.status().num_peers:
+            handle.connect_peer((host, int(port)))
+        time.sleep(0.05)
+    finished = handle.status().is_seeding
+    elapsed = time.time() - start
+    handle.flush_cache()
+    flushed = False
+    flush_deadline = time.time() + 10
+    while time.time() < flush_deadline and not flushed:
+        for alert in session.pop_alerts():
+            if isinstance(alert, lt.cache_flushed_alert):
+                flushed = True
+        time.sleep(0.02)
+    print(json.dumps({"finished": finished, "flushed": flushed, "seconds": round(elapsed, 3)}))
+
+
 def swarm(torrent, seed_dir, leech_dir, seconds="60"):
     ti = lt.torrent_info(torrent)
     seeder, leecher = _session(), _session()
@@ -142,4 +200,4 @@ def swarm(torrent, seed_dir, leech_dir, seconds="60"):
 
 if __name__ == "__main__":
     command, args = sys.argv[1], sys.argv[2:]
-    {"make": make, "inspect": inspect, "recheck": recheck, "swarm": swarm}[command](*args)
+    {"make": make, "inspect": inspect, "recheck": recheck, "swarm": swarm, "seed": seed, "leech": leech}[command](*args)

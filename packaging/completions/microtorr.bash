@@ -173,13 +173,13 @@ _microtorr() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    create|info|tracker|completion|help)
+    create|info|tracker|download|completion|help)
         # Offer subcommand argument completions
         "_microtorr_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'create info tracker completion help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'create info tracker download completion help' -- "${cur}"))
         ;;
     esac
 }
@@ -290,6 +290,56 @@ _microtorr_tracker() {
         ;;
     '--log-format')
         __microtorr_add_completions -W 'json'$'\n''text'
+        return
+        ;;
+    esac
+}
+
+_microtorr_download() {
+    repeating_flags=()
+    non_repeating_flags=(--exit-on-complete --version -h --help)
+    repeating_options=(--peer)
+    non_repeating_options=(-s --seed -o --output -i --interface -p --port --tracker --max-peers -v --verbosity --log-format)
+    __microtorr_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '-s'|'--seed')
+        __microtorr_add_completions -f
+        return
+        ;;
+    '-o'|'--output')
+        __microtorr_add_completions -d
+        return
+        ;;
+    '-i'|'--interface')
+        return
+        ;;
+    '-p'|'--port')
+        return
+        ;;
+    '--peer')
+        return
+        ;;
+    '--tracker')
+        return
+        ;;
+    '--max-peers')
+        return
+        ;;
+    '-v'|'--verbosity')
+        return
+        ;;
+    '--log-format')
+        __microtorr_add_completions -W 'json'$'\n''text'
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __microtorr_add_completions -o plusdirs -fX '!*.@(mtorrent|torrent)'
         return
         ;;
     esac

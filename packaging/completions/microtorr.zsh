@@ -53,6 +53,7 @@ _microtorr() {
             'create:Create a .mtorrent (BitTorrent v1 metainfo) for a file or a directory.'
             'info:Show what a .mtorrent or .torrent file describes.'
             'tracker:Run an HTTP BitTorrent tracker (announce, scrape, Prometheus metrics).'
+            'download:Download a torrent (or seed existing data with -s), then seed until interrupted.'
             'completion:Print the shell completion script for bash, zsh or fish.'
             'help:Show subcommand help information.'
         )
@@ -60,7 +61,7 @@ _microtorr() {
         ;;
     arg)
         case "${words[1]}" in
-        create|info|tracker|completion|help)
+        create|info|tracker|download|completion|help)
             "_microtorr_${words[1]}" && ret=0
             ;;
         esac
@@ -121,6 +122,29 @@ _microtorr_tracker() {
         '--max-peers-per-swarm[Most peers listed per torrent.]:max-peers-per-swarm:'
         '--max-swarms[Most torrents tracked at once.]:max-swarms:'
         '--threads[Event loop threads (default\: all cores).]:threads:'
+        '(-v --verbosity)'{-v,--verbosity}'[Verbosity\: 0 quiet, 1 info, 2 debug, 3 trace.]:verbosity:'
+        '--log-format[Log line format\: text or json (default\: text on a terminal, json otherwise).]:log-format:{__microtorr_complete "${___log_format[@]}"}'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_microtorr_download() {
+    local -i ret=1
+    local -ar ___log_format=('json' 'text')
+    local -ar arg_specs=(
+        ':file:_files -g '\''*.mtorrent *.torrent'\'''
+        '(-s --seed)'{-s,--seed}'[Seed this existing file or directory (verified first).]:seed:_files'
+        '(-o --output)'{-o,--output}'[Directory to download into (default\: current).]:output:_files -/'
+        '(-i --interface)'{-i,--interface}'[Bind to this interface'\''s IPv4 address and announce it.]:interface:'
+        '(-p --port)'{-p,--port}'[Port to listen on for peers (default\: any free port).]:port:'
+        '*--peer[Connect to this peer (HOST\:PORT); may repeat.]:peer:'
+        '--tracker[Use this tracker instead of the ones in the file.]:tracker:'
+        '--exit-on-complete[Exit once the download is complete instead of seeding.]'
+        '--max-peers[Most peer connections.]:max-peers:'
         '(-v --verbosity)'{-v,--verbosity}'[Verbosity\: 0 quiet, 1 info, 2 debug, 3 trace.]:verbosity:'
         '--log-format[Log line format\: text or json (default\: text on a terminal, json otherwise).]:log-format:{__microtorr_complete "${___log_format[@]}"}'
         '--version[Show the version.]'

@@ -73,7 +73,7 @@ final class TrackerHTTPHandler: ChannelInboundHandler {
 
 extension IPAddress {
     /// The address of a NIO socket address (nil for Unix sockets).
-    init?(socketAddress: SocketAddress) {
+    public init?(socketAddress: SocketAddress) {
         switch socketAddress {
         case .v4(let address):
             self = .v4(UInt32(bigEndian: address.address.sin_addr.s_addr))

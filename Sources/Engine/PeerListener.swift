@@ -1,0 +1,41 @@
+import Logging
+import NIOCore
+import NIOPosix
+import PeerWire
+
+/// Accepts inbound peer connections for every session in a directory.
+public final class PeerListener: Sendable {
+    private let channel: any Channel
+    public let directory: SessionDirectory
+
+    public static func start(
+        host: String, port: Int, directory: SessionDirectory,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        handshakeTimeout: TimeAmount = .seconds(10), logger: Logger = Logger(label: "microtorr.peer")
+    ) async throws -> PeerListener {
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try PeerConnector.addPeerHandlers(
+                        to: channel, resolve: { directory.session(for: $0)?.geometry },
+                        role: .inbound(directory), handshakeTimeout: handshakeTimeout, logger: logger)
+                }
+            }
+            .bind(host: host, port: port).get()
+        return PeerListener(channel: channel, directory: directory)
+    }
+
+    private init(channel: any Channel, directory: SessionDirectory) {
+        self.channel = channel
+        self.directory = directory
+    }
+
+    public var port: Int { channel.localAddress?.port ?? 0 }
+
+    public func close() async {
+        try? await channel.close()
+    }
+}

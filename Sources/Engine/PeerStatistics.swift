@@ -1,0 +1,33 @@
+import TrackerKit
+
+/// What was exchanged with one peer, for the statistics printed at exit.
+public struct PeerStatistics: Sendable, Hashable {
+    public var endpoint: String
+    public var client: String
+    public var downloaded: Int64
+    public var uploaded: Int64
+    /// Seconds the peer was connected.
+    public var connectedSeconds: Double
+
+    public var averageDownloadRate: Double { connectedSeconds > 0 ? Double(downloaded) / connectedSeconds : 0 }
+    public var averageUploadRate: Double { connectedSeconds > 0 ? Double(uploaded) / connectedSeconds : 0 }
+}
+
+/// A moment's view of a session, safe to read from any thread.
+public struct SessionSnapshot: Sendable {
+    public var downloaded: Int64 = 0
+    public var uploaded: Int64 = 0
+    public var left: Int64 = 0
+    public var verifiedPieces = 0
+    public var pieceCount = 0
+    public var peers = 0
+    public var seeders = 0
+    public var leechers = 0
+    public var downloadRate: Double = 0
+    public var uploadRate: Double = 0
+    public var isComplete = false
+    public var failedPieces = 0
+    public var error: String?
+
+    public var progress: Double { pieceCount == 0 ? 1 : Double(verifiedPieces) / Double(pieceCount) }
+}

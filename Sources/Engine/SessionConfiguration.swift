@@ -1,0 +1,28 @@
+import TrackerKit
+
+/// How a torrent session behaves.
+public struct SessionConfiguration: Sendable {
+    /// Most peer connections for this torrent.
+    public var maxPeers = 50
+    /// Requests in flight per peer: at least this many...
+    public var minPipeline = 16
+    /// ...at most this many (16 KiB each: 32 MiB in flight).
+    public var maxPipeline = 2048
+    /// Seconds of the peer's observed rate to keep in flight.
+    public var pipelineSeconds = 1.0
+    /// Most queued uploads per peer; beyond, requests are dropped.
+    public var maxQueuedUploads = 512
+    /// A request unanswered this long goes to another peer.
+    public var requestTimeout = 20.0
+    /// No bytes from a peer for this long: disconnect.
+    public var idleTimeout = 150.0
+    /// Keep-alive when nothing was sent for this long.
+    public var keepAliveInterval = 60.0
+    /// Handshake must complete within this.
+    public var handshakeTimeout = 10.0
+    /// The original's exploration: share of picks that go to a random peer
+    /// rather than the fastest one.
+    public var randomPeerShare = 0.1
+
+    public init() {}
+}

@@ -1,0 +1,24 @@
+import Metainfo
+import PeerWire
+import Synchronization
+
+/// The sessions a listener serves, by info-hash (thread-safe).
+public final class SessionDirectory: Sendable {
+    private let sessions = Mutex<[InfoHash: TorrentSession]>([:])
+
+    public init() {}
+
+    public func add(_ session: TorrentSession) {
+        sessions.withLock { $0[session.metainfo.infoHash] = session }
+    }
+
+    public func remove(_ infoHash: InfoHash) {
+        sessions.withLock { $0[infoHash] = nil }
+    }
+
+    public func session(for infoHash: InfoHash) -> TorrentSession? {
+        sessions.withLock { $0[infoHash] }
+    }
+
+    public var all: [TorrentSession] { sessions.withLock { Array($0.values) } }
+}

@@ -1,0 +1,214 @@
+import ArgumentParser
+import Dispatch
+import Engine
+import Foundation
+import Logging
+import Metainfo
+import NIOCore
+import NIOPosix
+import PeerWire
+import TrackerKit
+
+/// `microtorr download FILE`: leech a torrent (or seed existing data with
+/// `-s PATH`), then keep seeding until interrupted.
+struct DownloadCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "download",
+        abstract: "Download a torrent (or seed existing data with -s), then seed until interrupted.")
+
+    @Argument(help: "The .mtorrent or .torrent file.", completion: .file(extensions: ["mtorrent", "torrent"]))
+    var file: String
+
+    @Option(name: [.customShort("s"), .customLong("seed")], help: "Seed this existing file or directory (verified first).",
+            completion: .file())
+    var seedPath: String?
+
+    @Option(name: [.customShort("o"), .customLong("output")], help: "Directory to download into (default: current).",
+            completion: .directory)
+    var output: String = "."
+
+    @Option(name: [.customShort("i"), .customLong("interface")], help: "Bind to this interface's IPv4 address and announce it.")
+    var interface: String?
+
+    @Option(name: [.customShort("p"), .customLong("port")], help: "Port to listen on for peers (default: any free port).")
+    var port: Int = 0
+
+    @Option(name: .customLong("peer"), help: "Connect to this peer (HOST:PORT); may repeat.")
+    var peers: [String] = []
+
+    @Option(name: .customLong("tracker"), help: "Use this tracker instead of the ones in the file.")
+    var tracker: String?
+
+    @Flag(name: .customLong("exit-on-complete"), help: "Exit once the download is complete instead of seeding.")
+    var exitOnComplete = false
+
+    @Option(name: .customLong("max-peers"), help: "Most peer connections.")
+    var maxPeers = 50
+
+    @OptionGroup var logging: LoggingOptions
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0-65535") }
+        for peer in peers where PeerEndpoint(peer) == nil {
+            throw ValidationError("--peer \(peer): expected IP:PORT (e.g. 127.0.0.1:6881 or [::1]:6881)")
+        }
+    }
+
+    func run() async throws {
+        logging.bootstrap()
+        let logger = Logger(label: "microtorr.download")
+        let metainfo: Metainfo
+        do {
+            metainfo = try Metainfo(contentsOfFile: file)
+        } catch {
+            throw CommandFailure("cannot load \(file): \(error)")
+        }
+        var bindAddress = "0.0.0.0"
+        var announcedIP: IPAddress?
+        if let interface {
+            guard let address = try Self.ipv4Address(of: interface) else {
+                throw CommandFailure("interface \(interface) has no IPv4 address")
+            }
+            bindAddress = address
+            announcedIP = IPAddress(address)
+        }
+
+        // 1. What is already on disk.
+        let storage = TorrentStorage(info: metainfo.info, location: seedPath.map { .existing(path: $0) } ?? .download(directory: output))
+        if seedPath == nil, !FileManager.default.fileExists(atPath: output) {
+            throw CommandFailure("output directory \(output) does not exist")
+        }
+        let adopted = seedPath == nil && storage.adoptExistingFinalData()
+        var have = Bitfield(count: metainfo.info.pieceCount)
+        if seedPath != nil || adopted || FileManager.default.fileExists(atPath: storage.currentRoot) {
+            have = await Self.verify(storage)
+            if (seedPath != nil || adopted) && !have.isComplete {
+                let bad = have.count - have.setCount
+                throw CommandFailure("\(storage.currentRoot) does not match the torrent (\(bad) of \(have.count) pieces differ)")
+            }
+            logger.info("verified existing data", metadata: [
+                "event": "data.verified", "pieces": .stringConvertible(have.setCount), "of": .stringConvertible(have.count),
+            ])
+        }
+
+        // 2. Listen, start the session, find peers.
+        let group = MultiThreadedEventLoopGroup.singleton
+        let directory = SessionDirectory()
+        let listener: PeerListener
+        do {
+            listener = try await PeerListener.start(host: bindAddress, port: port, directory: directory, group: group)
+        } catch {
+            throw CommandFailure("cannot listen on \(bindAddress):\(port): \(error)")
+        }
+        var sessionConfiguration = SessionConfiguration()
+        sessionConfiguration.maxPeers = maxPeers
+        let peerID = PeerID.random()
+        let session = TorrentSession(metainfo: metainfo, storage: storage, peerID: peerID, configuration: sessionConfiguration,
+                                     loop: group.next(), logger: logger)
+        directory.add(session)
+        let connector = PeerConnector(localAddress: interface == nil ? nil : try? SocketAddress(ipAddress: bindAddress, port: 0))
+        session.start(have: have, connector: connector)
+        session.addPeers(peers.compactMap(PeerEndpoint.init))
+
+        var settings = Announcer.Settings(port: UInt16(listener.port))
+        settings.ip = announcedIP
+        let trackers = tracker.map { [[$0]] } ?? (metainfo.announceList.isEmpty ? metainfo.announce.map { [[$0]] } ?? [] : metainfo.announceList)
+        let announcer = Announcer(
+            trackers: trackers, infoHash: metainfo.infoHash, peerID: peerID, settings: settings,
+            totals: {
+                let snapshot = session.snapshot
+                return .init(uploaded: snapshot.uploaded, downloaded: snapshot.downloaded, left: snapshot.left)
+            },
+            onResponse: { response in session.addPeers(response.peers) })
+        let announcing = Task { if await announcer.hasTrackers { await announcer.run() } }
+        let started = Date()
+        let display = ProgressDisplay(bar: ProgressBar(total: metainfo.info.totalLength, label: metainfo.info.name.escapingControlCharacters)) {
+            let snapshot = session.snapshot
+            return min(metainfo.info.totalLength, Int64(snapshot.verifiedPieces) * Int64(metainfo.info.pieceLength))
+        } suffix: {
+            let snapshot = session.snapshot
+            return "  peers \(snapshot.peers) (\(snapshot.seeders) seeders)"
+        }
+
+        // 3. Completion: announce it; exit or keep seeding until a signal.
+        let (completions, completion) = AsyncStream.makeStream(of: Void.self)
+        session.whenComplete {
+            completion.yield()
+            completion.finish()
+        }
+        let ended = await withTaskGroup(of: String.self) { group in
+            group.addTask {
+                for await _ in completions {
+                    await announcer.completed()
+                    if exitOnComplete { return "complete" }
+                }
+                return await ShutdownSignal.wait()
+            }
+            group.addTask { await ShutdownSignal.wait() }
+            let first = await group.next() ?? "end"
+            group.cancelAll()
+            return first
+        }
+        display?.finish()
+        logger.info("stopping", metadata: ["event": "session.stopping", "reason": .string(ended)])
+        announcing.cancel()
+        await announcing.value
+        await announcer.stop()
+        try? await session.stop().get()
+        await listener.close()
+        let statistics = (try? await session.statistics().get()) ?? []
+        print(StatisticsReport(statistics: statistics, elapsed: Date().timeIntervalSince(started), snapshot: session.snapshot).text)
+        if let error = session.snapshot.error, !session.snapshot.isComplete {
+            throw CommandFailure(error)
+        }
+    }
+
+    /// Checks the pieces on disk on all cores, with a progress bar.
+    static func verify(_ storage: TorrentStorage) async -> Bitfield {
+        let progress = HashProgress()
+        let display = ProgressDisplay(bar: ProgressBar(total: storage.info.totalLength, label: "verifying")) { progress.bytesHashed }
+        let result = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(returning: storage.verifyAll(threads: ProcessInfo.processInfo.activeProcessorCount, progress: progress))
+            }
+        }
+        display?.finish()
+        return result
+    }
+
+    static func ipv4Address(of interface: String) throws -> String? {
+        for device in try System.enumerateDevices() where device.name == interface {
+            if case .v4(let address)? = device.address {
+                return address.host
+            }
+        }
+        return nil
+    }
+}
+
+/// The original's statistics at exit: per peer bytes and average rates.
+struct StatisticsReport {
+    let statistics: [PeerStatistics]
+    let elapsed: Double
+    let snapshot: SessionSnapshot
+
+    var text: String {
+        func row(_ columns: [String]) -> String {
+            let widths = [24, 10, 12, 12, 12, 12]
+            return "  " + zip(columns, widths).enumerated().map { index, pair in
+                let (text, width) = pair
+                let padding = String(repeating: " ", count: max(0, width - text.count))
+                return index < 2 ? text + padding : padding + text
+            }.joined(separator: " ")
+        }
+        var lines = ["", "peer statistics:", row(["peer", "client", "downloaded", "uploaded", "down/s", "up/s"])]
+        for peer in statistics.sorted(by: { $0.downloaded + $0.uploaded > $1.downloaded + $1.uploaded }) {
+            lines.append(row([peer.endpoint, peer.client, ByteCount.format(peer.downloaded), ByteCount.format(peer.uploaded),
+                              ByteCount.format(Int64(peer.averageDownloadRate)), ByteCount.format(Int64(peer.averageUploadRate))]))
+        }
+        lines.append(row(["total", "", ByteCount.format(snapshot.downloaded), ByteCount.format(snapshot.uploaded)]))
+        lines.append(String(format: "  %d of %d pieces verified, %d failed their check, %.1f s", snapshot.verifiedPieces, snapshot.pieceCount,
+                            snapshot.failedPieces, elapsed))
+        return lines.joined(separator: "\n")
+    }
+}
