@@ -41,6 +41,9 @@ public struct PiecePicker: Sendable {
     /// Peers whose data for a piece failed its hash: the piece is fetched
     /// from someone else while anyone else has it.
     private var avoid: [Int: Set<PeerKey>] = [:]
+    /// A piece that failed once is fetched again from one peer only, so a
+    /// second failure has exactly one sender to blame.
+    private var exclusive: [Int: PeerKey] = [:]
 
     public init(geometry: TorrentGeometry, have: Bitfield? = nil) {
         self.geometry = geometry
@@ -74,6 +77,7 @@ public struct PiecePicker: Sendable {
     public mutating func peerLeft(_ peer: PeerKey, had bitfield: Bitfield) {
         for index in 0..<geometry.pieceCount where bitfield[index] { availability[index] -= 1 }
         _ = releaseRequests(of: peer)
+        for (piece, owner) in exclusive where owner == peer { exclusive[piece] = nil }
     }
 
     // MARK: Picking
@@ -86,18 +90,19 @@ public struct PiecePicker: Sendable {
         var picked: [BlockRequest] = []
         guard limit > 0 else { return picked }
         // 1. Finish started pieces.
-        for piece in partial.keys.sorted() where peerHas[piece] {
+        for piece in partial.keys.sorted() where peerHas[piece] && (exclusive[piece] ?? peer) == peer {
             takeMissing(in: piece, for: peer, into: &picked, limit: limit)
             if picked.count == limit { return picked }
         }
         // 2. Start the rarest pieces the peer has.
         while picked.count < limit, let piece = rarestNewPiece(in: peerHas, for: peer, using: &random) {
             partial[piece] = PartialPiece(blocks: [BlockState](repeating: .missing, count: blockCount(ofPiece: piece)))
+            if avoid[piece] != nil { exclusive[piece] = peer }
             takeMissing(in: piece, for: peer, into: &picked, limit: limit)
         }
         // 3. Endgame: nothing left unrequested; duplicate others' requests.
         if picked.count < limit, isEndgame {
-            for piece in partial.keys.sorted() where peerHas[piece] {
+            for piece in partial.keys.sorted() where peerHas[piece] && exclusive[piece] == nil {
                 guard var state = partial[piece] else { continue }
                 for index in state.blocks.indices {
                     guard case .requested(let holders) = state.blocks[index], !holders.contains(peer),
@@ -190,6 +195,7 @@ public struct PiecePicker: Sendable {
         verifying.remove(index)
         lastContributors[index] = nil
         avoid[index] = nil
+        exclusive[index] = nil
         have[index] = true
     }
 
@@ -200,6 +206,7 @@ public struct PiecePicker: Sendable {
         verifying.remove(index)
         let blamed = lastContributors.removeValue(forKey: index) ?? []
         avoid[index, default: []].formUnion(blamed)
+        exclusive[index] = nil
         return blamed
     }
 

@@ -346,17 +346,19 @@ public final class TorrentSession: @unchecked Sendable {
                     "event": "piece.failed", "piece": .stringConvertible(piece),
                     "peer": .string(blamed.compactMap { peers[$0]?.name }.joined(separator: ",")),
                 ])
-                for key in blamed { punish(key) }
+                // Only a failure with a single sender is proof; a shared one
+                // makes the picker fetch the piece again from one peer.
+                if blamed.count == 1, let key = blamed.first { punish(key) }
                 fillAll()
             }
             updateSnapshot()
         }
     }
 
-    /// A peer implicated in two failed pieces is disconnected and banned
-    /// until restart.
+    /// A peer that alone sent two pieces that failed is disconnected and
+    /// banned until restart.
     private func punish(_ key: PiecePicker.PeerKey) {
-        guard let peer = peers[key], let ip = peer.endpoint?.ip else { return }
+        guard let peer = peers[key], let ip = peer.endpoint?.ip, !banned.contains(ip) else { return }
         strikes[ip, default: 0] += 1
         if strikes[ip, default: 0] >= 2 {
             banned.insert(ip)

@@ -130,21 +130,26 @@ struct DownloadCommand: AsyncParsableCommand {
             return "  peers \(snapshot.peers) (\(snapshot.seeders) seeders)"
         }
 
-        // 3. Completion: announce it; exit or keep seeding until a signal.
+        // 3. Completion: announce it; exit, or keep seeding until a signal.
+        let signals = ShutdownSignal.stream()
         let (completions, completion) = AsyncStream.makeStream(of: Void.self)
         session.whenComplete {
+            Task { await announcer.completed() }
             completion.yield()
             completion.finish()
         }
+        let exitOnComplete = self.exitOnComplete
         let ended = await withTaskGroup(of: String.self) { group in
             group.addTask {
-                for await _ in completions {
-                    await announcer.completed()
-                    if exitOnComplete { return "complete" }
-                }
-                return await ShutdownSignal.wait()
+                for await name in signals { return name }
+                return "cancelled"
             }
-            group.addTask { await ShutdownSignal.wait() }
+            if exitOnComplete {
+                group.addTask {
+                    for await _ in completions { return "complete" }
+                    return "cancelled"
+                }
+            }
             let first = await group.next() ?? "end"
             group.cancelAll()
             return first

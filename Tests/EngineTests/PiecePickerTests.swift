@@ -84,6 +84,23 @@ struct PiecePickerTests {
         #expect(picker.pickBlocks(for: 8, peerHas: Self.bits([piece], count: 2), limit: 4, using: &random).isEmpty)
     }
 
+    @Test func aFailedPieceIsRefetchedFromOnePeerOnly() {
+        var picker = PiecePicker(geometry: TorrentGeometry(pieceCount: 1, pieceLength: 65536, totalLength: 65536))
+        var random = SplitMix64(state: 7)
+        let all = Self.bits([0], count: 1)
+        for _ in 0..<3 { picker.peerJoined(has: all) }
+        // Two peers share the piece; it fails; both are suspects.
+        let a = picker.pickBlocks(for: 1, peerHas: all, limit: 2, using: &random)
+        let b = picker.pickBlocks(for: 2, peerHas: all, limit: 2, using: &random)
+        for block in a { _ = picker.received(block, from: 1) }
+        for block in b { _ = picker.received(block, from: 2) }
+        #expect(picker.pieceFailed(0) == [1, 2])
+        // Peer 3 (not a suspect) takes it alone; the suspects get nothing.
+        #expect(picker.pickBlocks(for: 3, peerHas: all, limit: 2, using: &random).count == 2)
+        #expect(picker.pickBlocks(for: 1, peerHas: all, limit: 4, using: &random).isEmpty)
+        #expect(picker.pickBlocks(for: 2, peerHas: all, limit: 4, using: &random).isEmpty)
+    }
+
     @Test func endgameDuplicatesTheLastBlocksAndCancelsTheLosers() {
         var picker = PiecePicker(geometry: TorrentGeometry(pieceCount: 1, pieceLength: 32768, totalLength: 32768))
         var random = SplitMix64(state: 4)

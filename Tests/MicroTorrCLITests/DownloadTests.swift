@@ -1,0 +1,137 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `microtorr download` against real peers on loopback: python3-libtorrent
+/// in both directions, several of our own leechers, and a corrupting peer.
+@Suite("Download and seed")
+struct DownloadTests {
+    private func makeTorrent(_ directory: TemporaryDirectory, target: String, tracker: String? = nil) throws -> String {
+        var arguments = ["create", target, "-o", "t.mtorrent", "--piece-length", "32K", "-v", "0"]
+        if let tracker { arguments += ["-t", tracker] }
+        let created = try ProcessRunner.microtorr(arguments, in: directory.path)
+        #expect(created.status == 0, "\(created.stderr)")
+        return "t.mtorrent"
+    }
+
+    private func waitForLine(_ process: BackgroundProcess, _ text: String, timeout: TimeInterval = 60) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if process.stdout.contains(text) { return true }
+            usleep(50_000)
+        }
+        return false
+    }
+
+    private func same(_ a: String, _ b: String) throws -> Bool {
+        try Data(contentsOf: URL(fileURLWithPath: a)) == Data(contentsOf: URL(fileURLWithPath: b))
+    }
+
+    @Test func ourLeecherFromALibtorrentSeeder() throws {
+        let directory = TemporaryDirectory()
+        try directory.randomFile("seed/data.bin", size: 5_000_000)
+        try FileManager.default.createDirectory(atPath: "\(directory.path)/out", withIntermediateDirectories: true)
+        let torrent = try makeTorrent(directory, target: "seed/data.bin")
+        let port = BackgroundProcess.freePort()
+        let seeder = try BackgroundProcess("/usr/bin/python3",
+            ["\(ProcessRunner.repositoryRoot)/Tests/Interop/libtorrent_tool.py", "seed", torrent, "seed", "\(port)"], in: directory.path)
+        defer { seeder.stop(signal: SIGKILL) }
+        #expect(waitForLine(seeder, "ready"), "\(seeder.stderr)")
+        let result = try ProcessRunner.microtorr(
+            ["download", torrent, "-o", "out", "--peer", "127.0.0.1:\(port)", "--exit-on-complete", "--log-format", "json"],
+            in: directory.path)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try same("\(directory.path)/seed/data.bin", "\(directory.path)/out/data.bin"))
+        #expect(!FileManager.default.fileExists(atPath: "\(directory.path)/out/data.bin.part"))
+        #expect(result.stdout.contains("LT 2080") || result.stdout.contains("LT "))
+        #expect(result.stderr.contains("\"event\":\"download.completed\""))
+    }
+
+    @Test func ourSeederToALibtorrentLeecher() throws {
+        let directory = TemporaryDirectory()
+        try directory.randomFile("seed/data.bin", size: 5_000_000)
+        try FileManager.default.createDirectory(atPath: "\(directory.path)/out", withIntermediateDirectories: true)
+        let torrent = try makeTorrent(directory, target: "seed/data.bin")
+        let port = BackgroundProcess.freePort()
+        let seeder = try BackgroundProcess(ProcessRunner.microtorr,
+            ["download", torrent, "-s", "seed/data.bin", "-p", "\(port)", "--log-format", "json"], in: directory.path)
+        #expect(BackgroundProcess.waitForPort(port), "\(seeder.stderr)")
+        let result = try ProcessRunner.libtorrentTool(["leech", torrent, "out", "127.0.0.1:\(port)", "60"], in: directory.path)
+        #expect(result.status == 0, "\(result.stderr)")
+        let report = try jsonObject(result.stdout)
+        #expect(report["finished"] as? Bool == true && report["flushed"] as? Bool == true)
+        #expect(try same("\(directory.path)/seed/data.bin", "\(directory.path)/out/data.bin"))
+        let stopped = seeder.stop()
+        #expect(stopped.status == 0)
+        #expect(seeder.stdout.contains("peer statistics"))
+        #expect(seeder.stdout.contains("5.0 MB"))
+    }
+
+    /// One seeder and three of our leechers on a multi-file torrent, found
+    /// through `microtorr tracker`: all complete, identical.
+    @Test func oneSeederThreeLeechersMultiFile() throws {
+        let directory = TemporaryDirectory()
+        try directory.randomFile("seed/album/a.bin", size: 2_000_000)
+        try directory.randomFile("seed/album/sub/b.bin", size: 1_500_001)
+        try directory.randomFile("seed/album/c.txt", size: 10)
+        let trackerPort = BackgroundProcess.freePort()
+        let tracker = try BackgroundProcess(ProcessRunner.microtorr, ["tracker", "--listen", "127.0.0.1:\(trackerPort)", "--interval", "2", "-v", "0"])
+        defer { tracker.stop() }
+        #expect(BackgroundProcess.waitForPort(trackerPort))
+        let torrent = try makeTorrent(directory, target: "seed/album", tracker: "http://127.0.0.1:\(trackerPort)/announce")
+        let seeder = try BackgroundProcess(ProcessRunner.microtorr, ["download", torrent, "-s", "seed/album", "--log-format", "json"],
+                                           in: directory.path)
+        defer { seeder.stop() }
+        var leechers: [BackgroundProcess] = []
+        for index in 0..<3 {
+            try FileManager.default.createDirectory(atPath: "\(directory.path)/l\(index)", withIntermediateDirectories: true)
+            leechers.append(try BackgroundProcess(ProcessRunner.microtorr,
+                ["download", torrent, "-o", "l\(index)", "--exit-on-complete", "--log-format", "json"], in: directory.path))
+        }
+        let deadline = Date().addingTimeInterval(90)
+        while leechers.contains(where: { $0.process.isRunning }), Date() < deadline { usleep(100_000) }
+        for (index, leecher) in leechers.enumerated() {
+            let result = leecher.stop()
+            #expect(result.status == 0, "leecher \(index): \(leecher.stderr.suffix(2000))")
+            for file in ["a.bin", "sub/b.bin", "c.txt"] {
+                #expect(try same("\(directory.path)/seed/album/\(file)", "\(directory.path)/l\(index)/album/\(file)"))
+            }
+        }
+    }
+
+    /// A peer that corrupts every block: its pieces fail, are fetched again
+    /// from the good seeder, the file ends correct and the bad peer is banned.
+    @Test func corruptBlocksAreRefetchedAndTheSenderBanned() throws {
+        let directory = TemporaryDirectory()
+        try directory.randomFile("seed/data.bin", size: 3_000_000)
+        try FileManager.default.createDirectory(atPath: "\(directory.path)/out", withIntermediateDirectories: true)
+        let torrent = try makeTorrent(directory, target: "seed/data.bin")
+        let badPort = BackgroundProcess.freePort()
+        let bad = try BackgroundProcess("/usr/bin/python3",
+            ["\(ProcessRunner.repositoryRoot)/Tests/Interop/bad_peer.py", torrent, "seed/data.bin", "\(badPort)", "corrupt"], in: directory.path)
+        defer { bad.stop(signal: SIGKILL) }
+        #expect(waitForLine(bad, "ready"))
+        let goodPort = BackgroundProcess.freePort()
+        let good = try BackgroundProcess(ProcessRunner.microtorr,
+            ["download", torrent, "-s", "seed/data.bin", "-p", "\(goodPort)", "-v", "0"], in: directory.path)
+        defer { good.stop() }
+        #expect(BackgroundProcess.waitForPort(goodPort))
+        let result = try ProcessRunner.microtorr(
+            ["download", torrent, "-o", "out", "--peer", "127.0.0.1:\(badPort)", "--peer", "127.0.0.1:\(goodPort)",
+             "--exit-on-complete", "--log-format", "json", "-v", "1"], in: directory.path)
+        #expect(result.status == 0, "\(result.stderr.suffix(3000))")
+        #expect(try same("\(directory.path)/seed/data.bin", "\(directory.path)/out/data.bin"))
+        #expect(result.stderr.contains("\"event\":\"piece.failed\""))
+        #expect(result.stderr.contains("\"event\":\"peer.banned\""))
+    }
+
+    @Test func seedingDataThatDoesNotMatchFailsClearly() throws {
+        let directory = TemporaryDirectory()
+        try directory.randomFile("data.bin", size: 100_000)
+        let torrent = try makeTorrent(directory, target: "data.bin")
+        try directory.randomFile("other.bin", size: 100_000)
+        let result = try ProcessRunner.microtorr(["download", torrent, "-s", "other.bin"], in: directory.path)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("does not match the torrent"))
+    }
+}
