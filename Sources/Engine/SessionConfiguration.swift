@@ -6,10 +6,11 @@ public struct SessionConfiguration: Sendable {
     public var maxPeers = 50
     /// Requests in flight per peer: at least this many...
     public var minPipeline = 16
-    /// ...at most this many (16 KiB each: 32 MiB in flight).
-    public var maxPipeline = 2048
+    /// ...at most this many (16 KiB each: 8 MiB in flight, which keeps a
+    /// loopback or LAN link full while bounding memory).
+    public var maxPipeline = 512
     /// Seconds of the peer's observed rate to keep in flight.
-    public var pipelineSeconds = 1.0
+    public var pipelineSeconds = 0.5
     /// Most queued uploads per peer; beyond, requests are dropped.
     public var maxQueuedUploads = 512
     /// A request unanswered this long goes to another peer.

@@ -211,7 +211,7 @@ public final class TorrentSession: @unchecked Sendable {
         guard let key = keys.removeValue(forKey: ObjectIdentifier(channel)), let peer = peers.removeValue(forKey: key) else { return }
         picker.peerLeft(key, had: peer.has)
         history.append(peer.statistics(now: clock()))
-        if let endpoint = peer.endpoint, peer.outbound { candidates[endpoint] = clock() + 5 }
+        if let endpoint = peer.endpoint, peer.outbound { candidates[endpoint] = clock() + 2 }
         logger.debug("peer disconnected", metadata: ["event": "peer.disconnected", "peer": .string(peer.name)])
         fillAll()
     }
@@ -219,7 +219,7 @@ public final class TorrentSession: @unchecked Sendable {
     func connectionFailed(_ endpoint: PeerEndpoint) {
         loop.preconditionInEventLoop()
         connecting.remove(endpoint)
-        candidates[endpoint] = clock() + 15
+        candidates[endpoint] = clock() + 5
     }
 
     func connectionEstablished(_ endpoint: PeerEndpoint) {

@@ -91,15 +91,10 @@ struct DownloadCommand: AsyncParsableCommand {
             ])
         }
 
-        // 2. Listen, start the session, find peers.
+        // 2. Start the session, then listen (so no early peer finds the
+        //    torrent unknown), then find peers.
         let group = MultiThreadedEventLoopGroup.singleton
         let directory = SessionDirectory()
-        let listener: PeerListener
-        do {
-            listener = try await PeerListener.start(host: bindAddress, port: port, directory: directory, group: group)
-        } catch {
-            throw CommandFailure("cannot listen on \(bindAddress):\(port): \(error)")
-        }
         var sessionConfiguration = SessionConfiguration()
         sessionConfiguration.maxPeers = maxPeers
         let peerID = PeerID.random()
@@ -108,6 +103,13 @@ struct DownloadCommand: AsyncParsableCommand {
         directory.add(session)
         let connector = PeerConnector(localAddress: interface == nil ? nil : try? SocketAddress(ipAddress: bindAddress, port: 0))
         session.start(have: have, connector: connector)
+        let listener: PeerListener
+        do {
+            listener = try await PeerListener.start(host: bindAddress, port: port, directory: directory, group: group)
+        } catch {
+            _ = try? await session.stop().get()
+            throw CommandFailure("cannot listen on \(bindAddress):\(port): \(error)")
+        }
         session.addPeers(peers.compactMap(PeerEndpoint.init))
 
         var settings = Announcer.Settings(port: UInt16(listener.port))

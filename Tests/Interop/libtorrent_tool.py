@@ -11,8 +11,11 @@ swarm TORRENT SEED_DIR LEECH_DIR [SECONDS]
                              into LEECH_DIR, finding each other only through
                              the torrent's tracker; print a JSON report once
                              the leecher has every piece on disk.
-seed TORRENT DATA_ROOT PORT  seed DATA_ROOT on 127.0.0.1:PORT until killed
-                             (prints "ready" once the data is checked).
+seed TORRENT DATA_ROOT PORT [announce]
+                             seed DATA_ROOT on 127.0.0.1:PORT until killed
+                             (prints "ready" once the data is checked); with
+                             "announce" it also announces to the torrent's
+                             trackers.
 leech TORRENT OUT_DIR PEER [SECONDS]
                              download into OUT_DIR from PEER (IP:PORT) only,
                              flush, and print a JSON report.
@@ -123,14 +126,14 @@ def _peer_session(port):
     })
 
 
-def seed(torrent, data_root, port):
+def seed(torrent, data_root, port, mode="quiet"):
     session = _peer_session(port)
     params = lt.add_torrent_params()
     params.ti = lt.torrent_info(torrent)
     params.save_path = data_root
-    params.trackers = []
     handle = session.add_torrent(params)
-    handle.replace_trackers([])
+    if mode != "announce":
+        handle.replace_trackers([])
     deadline = time.time() + 120
     while time.time() < deadline and not handle.status().is_seeding:
         time.sleep(0.05)

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# One seeder -> one leecher on loopback, 1 GiB (SIZE_MIB), side by side in
+# one run: leecher wall time from start to verified data on disk, MB/s, and
+# peak RSS of seeder and leecher.
+#   libtorrent seeder -> microtorr leecher
+#   libtorrent seeder -> libtorrent leecher
+#   libtorrent seeder -> aria2c leecher
+#   microtorr seeder  -> microtorr leecher
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SIZE_MIB="${SIZE_MIB:-1024}"
+missing=()
+command -v aria2c >/dev/null || missing+=(aria2)
+[ -x /usr/bin/time ] || missing+=(time)
+/usr/bin/python3 -c 'import libtorrent' 2>/dev/null || missing+=(python3-libtorrent)
+if ((${#missing[@]})); then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+swift build -c release --product microtorr >/dev/null
+bin="$PWD/.build/release/microtorr"
+tool="$PWD/Tests/Interop/libtorrent_tool.py"
+work="$(mktemp -d /tmp/microtorr-bench-XXXXXX)"
+pids=()
+# Kill by PID, children first (`time` wraps some of them).
+cleanup() { for pid in "${pids[@]}"; do pkill -9 -P "$pid" 2>/dev/null || true; kill -9 "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+cd "$work"
+mkdir seed
+head -c "$((SIZE_MIB << 20))" /dev/urandom > seed/data.bin
+"$bin" create seed/data.bin --no-id-hash --piece-length 1M -t http://127.0.0.1:17960/announce -o t.torrent -v 0 >/dev/null
+
+wait_ready() { for _ in $(seq 600); do grep -q ready "$1" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+report() { # name seconds rss_kib
+    echo "transfer.$1.seconds: $2"
+    echo "transfer.$1.mb_per_s: $(awk -v s="$SIZE_MIB" -v t="$2" 'BEGIN {printf "%.0f", s * 1.048576 / t}')"
+    [ -z "${3:-}" ] || echo "transfer.$1.leecher_peak_rss_mib: $(awk -v k="$3" 'BEGIN {printf "%.1f", k / 1024}')"
+}
+
+# A libtorrent seeder on port 17901, also announcing to our tracker so
+# aria2c (which cannot be given a peer by hand) finds it.
+"$bin" tracker --listen 127.0.0.1:17960 -v 0 >/dev/null 2>&1 &
+pids+=($!)
+/usr/bin/python3 "$tool" seed t.torrent seed 17901 announce > lt-seed.out 2>&1 &
+pids+=($!)
+seed_index=$((${#pids[@]} - 1))
+wait_ready lt-seed.out
+
+rm -rf out && mkdir out
+/usr/bin/time -o time.out -f "%e %M" "$bin" download t.torrent -o out --peer 127.0.0.1:17901 --exit-on-complete -v 0 >/dev/null
+read -r secs rss < time.out
+cmp -s seed/data.bin out/data.bin || echo "transfer.microtorr_from_libtorrent.error: data differs"
+report microtorr_from_libtorrent "$secs" "$rss"
+
+rm -rf out && mkdir out
+/usr/bin/time -o time.out -f "%e %M" /usr/bin/python3 "$tool" leech t.torrent out 127.0.0.1:17901 600 > lt-leech.json
+read -r _ rss < time.out
+lt_secs=$(/usr/bin/python3 -c 'import json; print(json.load(open("lt-leech.json"))["seconds"])')
+report libtorrent_from_libtorrent "$lt_secs" "$rss"
+
+# aria2c: time until its control file is gone (every piece verified and
+# written); it lingers ~2 s after that to announce `stopped`.
+rm -rf out && mkdir out
+start=$(date +%s.%N)
+/usr/bin/time -o time.out -f "%e %M" aria2c --seed-time=0 --file-allocation=none --bt-enable-lpd=false --enable-dht=false \
+    --enable-peer-exchange=false --listen-port=17950 --dir=out --quiet=true t.torrent >/dev/null 2>&1 &
+aria_pid=$!
+pids+=($aria_pid)
+deadline=$(( $(date +%s) + 300 ))
+while kill -0 $aria_pid 2>/dev/null && [ "$(date +%s)" -lt $deadline ]; do
+    if [ -f out/data.bin ] && [ ! -f out/data.bin.aria2 ]; then break; fi
+    sleep 0.02
+done
+aria_secs=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN {printf "%.2f", b - a}')
+wait $aria_pid || true
+read -r _ rss < time.out
+if cmp -s seed/data.bin out/data.bin; then report aria2c_from_libtorrent "$aria_secs" "$rss"
+else echo "transfer.aria2c_from_libtorrent.error: incomplete"; fi
+
+kill -9 "${pids[$seed_index]}" 2>/dev/null || true
+
+# Our seeder -> our leecher.
+/usr/bin/time -o seed-time.out -f "%e %M" "$bin" download t.torrent -s seed/data.bin -p 17902 -v 0 > /dev/null 2>&1 &
+seed_pid=$!
+pids+=($seed_pid)
+for _ in $(seq 600); do (echo > /dev/tcp/127.0.0.1/17902) 2>/dev/null && break; sleep 0.1; done
+rm -rf out && mkdir out
+/usr/bin/time -o time.out -f "%e %M" "$bin" download t.torrent -o out --peer 127.0.0.1:17902 --exit-on-complete -v 0 >/dev/null
+read -r secs rss < time.out
+cmp -s seed/data.bin out/data.bin || echo "transfer.microtorr_from_microtorr.error: data differs"
+report microtorr_from_microtorr "$secs" "$rss"
+pkill -TERM -P $seed_pid; wait $seed_pid 2>/dev/null || true
+read -r _ seed_rss < seed-time.out
+echo "transfer.microtorr_seeder.peak_rss_mib: $(awk -v k="$seed_rss" 'BEGIN {printf "%.1f", k / 1024}')"
