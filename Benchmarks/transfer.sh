@@ -71,10 +71,11 @@ while kill -0 $aria_pid 2>/dev/null && [ "$(date +%s)" -lt $deadline ]; do
     sleep 0.02
 done
 aria_secs=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN {printf "%.2f", b - a}')
+kill -TERM $aria_pid 2>/dev/null || true   # done: skip its 2 s goodbye
 wait $aria_pid || true
-read -r _ rss < time.out
+rss=$(awk '{print $2}' time.out 2>/dev/null || true)
 if cmp -s seed/data.bin out/data.bin; then report aria2c_from_libtorrent "$aria_secs" "$rss"
-else echo "transfer.aria2c_from_libtorrent.error: incomplete"; fi
+else echo "transfer.aria2c_from_libtorrent.error: incomplete after ${aria_secs}s"; fi
 
 kill -9 "${pids[$seed_index]}" 2>/dev/null || true
 

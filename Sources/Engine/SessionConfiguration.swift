@@ -11,6 +11,9 @@ public struct SessionConfiguration: Sendable {
     public var maxPipeline = 512
     /// Seconds of the peer's observed rate to keep in flight.
     public var pipelineSeconds = 0.5
+    /// Received bytes waiting to be written before we stop requesting more:
+    /// the network can outrun the disk, and memory must stay flat.
+    public var maxPendingWriteBytes = 16 << 20
     /// Most queued uploads per peer; beyond, requests are dropped.
     public var maxQueuedUploads = 512
     /// A request unanswered this long goes to another peer.

@@ -32,6 +32,7 @@ public final class TorrentSession: @unchecked Sendable {
     private var strikes: [IPAddress: Int] = [:]
     private var history: [PeerStatistics] = []
     private var pendingWrites: [Int: Int] = [:]
+    private var pendingWriteBytes = 0
     private var completeAwaitingWrites: Set<Int> = []
     private var downloaded: Int64 = 0
     private var uploaded: Int64 = 0
@@ -230,7 +231,8 @@ public final class TorrentSession: @unchecked Sendable {
     // MARK: Downloading
 
     private func fill(_ peer: Peer) {
-        guard phase == .downloading, !peer.peerChoking, peer.amInterested else { return }
+        guard phase == .downloading, !peer.peerChoking, peer.amInterested,
+              pendingWriteBytes < configuration.maxPendingWriteBytes else { return }
         let depth = pipelineDepth(peer)
         let wanted = depth - peer.inFlight.count
         guard wanted > 0 else { return }
@@ -300,6 +302,7 @@ public final class TorrentSession: @unchecked Sendable {
 
     private func write(_ request: BlockRequest, data: ByteBuffer) {
         pendingWrites[request.piece, default: 0] += 1
+        pendingWriteBytes += request.length
         let offset = Int64(request.piece) * Int64(geometry.pieceLength) + Int64(request.offset)
         let storage = self.storage
         threadPool.runIfActive(eventLoop: loop) { () throws -> Void in
@@ -312,6 +315,9 @@ public final class TorrentSession: @unchecked Sendable {
             }
         }.whenComplete { [self] result in
             pendingWrites[request.piece, default: 1] -= 1
+            let wasThrottled = pendingWriteBytes >= configuration.maxPendingWriteBytes
+            pendingWriteBytes -= request.length
+            if wasThrottled, pendingWriteBytes < configuration.maxPendingWriteBytes { fillAll() }
             if case .failure(let error) = result {
                 logger.error("write failed", metadata: ["event": "storage.write_failed", "error": .string("\(error)")])
                 snapshotState.withLock { $0.error = "\(error)" }
