@@ -11,15 +11,9 @@ SIZE_MIB="${SIZE_MIB:-1024}"
 ROUNDS="${ROUNDS:-5}"
 BIG_GIB="${BIG_GIB:-16}"
 
-missing=()
-command -v mktorrent >/dev/null || missing+=(mktorrent)
-[ -x /usr/bin/time ] || missing+=(time)
-/usr/bin/python3 -c 'import libtorrent' 2>/dev/null || missing+=(python3-libtorrent)
-if ((${#missing[@]})); then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
-swift build -c release --product microtorr >/dev/null
-bin="$PWD/.build/release/microtorr"
+source Benchmarks/common.sh
+ensure_packages "mktorrent:command -v mktorrent" "time:test -x /usr/bin/time" "python3-libtorrent:/usr/bin/python3 -c 'import libtorrent'"
+bin="$(release_binary)"
 
 work="$(mktemp -d /tmp/microtorr-bench-XXXXXX)"
 trap 'rm -rf "$work"' EXIT

@@ -9,15 +9,9 @@ cd "$(dirname "$0")/.."
 DURATION="${DURATION:-15}"
 CONNECTIONS="${CONNECTIONS:-64}"
 
-missing=()
-command -v wrk >/dev/null || missing+=(wrk)
-[ -x /usr/bin/opentracker ] || missing+=(opentracker)
-command -v curl >/dev/null || missing+=(curl)
-if ((${#missing[@]})); then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
-swift build -c release --product microtorr >/dev/null
-bin="$PWD/.build/release/microtorr"
+source Benchmarks/common.sh
+ensure_packages "wrk:command -v wrk" "opentracker:test -x /usr/bin/opentracker" "curl:command -v curl"
+bin="$(release_binary)"
 
 work="$(mktemp -d /tmp/microtorr-bench-XXXXXX)"
 chmod 755 "$work"

@@ -9,15 +9,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZE_MIB="${SIZE_MIB:-1024}"
-missing=()
-command -v aria2c >/dev/null || missing+=(aria2)
-[ -x /usr/bin/time ] || missing+=(time)
-/usr/bin/python3 -c 'import libtorrent' 2>/dev/null || missing+=(python3-libtorrent)
-if ((${#missing[@]})); then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
-swift build -c release --product microtorr >/dev/null
-bin="$PWD/.build/release/microtorr"
+source Benchmarks/common.sh
+ensure_packages "aria2:command -v aria2c" "time:test -x /usr/bin/time" "python3-libtorrent:/usr/bin/python3 -c 'import libtorrent'"
+bin="$(release_binary)"
 tool="$PWD/Tests/Interop/libtorrent_tool.py"
 work="$(mktemp -d /tmp/microtorr-bench-XXXXXX)"
 pids=()
