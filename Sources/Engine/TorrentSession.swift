@@ -28,8 +28,8 @@ public final class TorrentSession: @unchecked Sendable {
     private var nextKey = 1
     private var candidates: [PeerEndpoint: Double] = [:]  // endpoint → earliest next attempt
     private var connecting: Set<PeerEndpoint> = []
-    private var banned: Set<IPAddress> = []
-    private var strikes: [IPAddress: Int] = [:]
+    private var banned: Set<BanKey> = []
+    private var strikes: [BanKey: Int] = [:]
     private var history: [PeerStatistics] = []
     private var pendingWrites: [Int: Int] = [:]
     private var pendingWriteBytes = 0
@@ -49,6 +49,19 @@ public final class TorrentSession: @unchecked Sendable {
     private var completionHandlers: [@Sendable () -> Void] = []
 
     enum Phase { case idle, downloading, finishing, seeding, stopped }
+
+    /// What a ban applies to: the address on a network (a bad peer may come
+    /// back from another port), the address and port on loopback, where
+    /// every local peer shares 127.0.0.1.
+    struct BanKey: Hashable {
+        let ip: IPAddress
+        let port: UInt16?
+
+        init(_ endpoint: PeerEndpoint) {
+            ip = endpoint.ip
+            port = endpoint.ip.isLoopback ? endpoint.port : nil
+        }
+    }
 
     public init(
         metainfo: Metainfo, storage: TorrentStorage, peerID: PeerID, configuration: SessionConfiguration = SessionConfiguration(),
@@ -102,7 +115,7 @@ public final class TorrentSession: @unchecked Sendable {
     public func addPeers(_ endpoints: [PeerEndpoint]) {
         loop.execute { [self] in
             let now = clock()
-            for endpoint in endpoints where candidates[endpoint] == nil && !banned.contains(endpoint.ip) {
+            for endpoint in endpoints where candidates[endpoint] == nil && !banned.contains(BanKey(endpoint)) {
                 candidates[endpoint] = now
             }
             connectMore()
@@ -140,7 +153,7 @@ public final class TorrentSession: @unchecked Sendable {
             refusal = "connected to ourselves"
         } else if peers.values.contains(where: { $0.remoteID == handshake.peerID }) {
             refusal = "duplicate peer"
-        } else if let ip = endpoint?.ip, banned.contains(ip) {
+        } else if let endpoint, banned.contains(BanKey(endpoint)) {
             refusal = "banned"
         } else if peers.count >= configuration.maxPeers {
             refusal = "too many peers"
@@ -364,10 +377,11 @@ public final class TorrentSession: @unchecked Sendable {
     /// A peer that alone sent two pieces that failed is disconnected and
     /// banned until restart.
     private func punish(_ key: PiecePicker.PeerKey) {
-        guard let peer = peers[key], let ip = peer.endpoint?.ip, !banned.contains(ip) else { return }
-        strikes[ip, default: 0] += 1
-        if strikes[ip, default: 0] >= 2 {
-            banned.insert(ip)
+        guard let peer = peers[key], let endpoint = peer.endpoint, !banned.contains(BanKey(endpoint)) else { return }
+        let ban = BanKey(endpoint)
+        strikes[ban, default: 0] += 1
+        if strikes[ban, default: 0] >= 2 {
+            banned.insert(ban)
             logger.warning("peer banned for bad data", metadata: ["event": "peer.banned", "peer": .string(peer.name)])
             peer.channel.close(promise: nil)
         }
@@ -477,7 +491,7 @@ public final class TorrentSession: @unchecked Sendable {
         let connectedEndpoints = Set(peers.values.compactMap(\.endpoint))
         var slots = configuration.maxPeers - peers.count - connecting.count
         for (endpoint, due) in candidates where slots > 0 && due <= now && !connecting.contains(endpoint)
-            && !connectedEndpoints.contains(endpoint) && !banned.contains(endpoint.ip) {
+            && !connectedEndpoints.contains(endpoint) && !banned.contains(BanKey(endpoint)) {
             // A seeder connects only to peers that may want something.
             connecting.insert(endpoint)
             candidates[endpoint] = now + 30

@@ -122,7 +122,12 @@ struct DownloadTests {
         #expect(result.status == 0, "\(result.stderr.suffix(3000))")
         #expect(try same("\(directory.path)/seed/data.bin", "\(directory.path)/out/data.bin"))
         #expect(result.stderr.contains("\"event\":\"piece.failed\""))
-        #expect(result.stderr.contains("\"event\":\"peer.banned\""))
+        let bans = result.stderr.split(separator: "\n").filter { $0.contains("\"event\":\"peer.banned\"") }
+        #expect(!bans.isEmpty)
+        // Only the bad peer: the good seeder shares its address (127.0.0.1).
+        #expect(bans.allSatisfy { $0.contains("127.0.0.1:\(badPort)") })
+        #expect(!result.stderr.contains("\"error\":\"banned\",\"event\":\"peer.refused\",\"info_hash\"") ||
+                !result.stderr.contains("127.0.0.1:\(goodPort)\",\"torrent\""))
     }
 
     @Test func seedingDataThatDoesNotMatchFailsClearly() throws {
