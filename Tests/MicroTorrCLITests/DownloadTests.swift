@@ -118,7 +118,7 @@ struct DownloadTests {
         #expect(BackgroundProcess.waitForPort(goodPort))
         let result = try ProcessRunner.microtorr(
             ["download", torrent, "-o", "out", "--peer", "127.0.0.1:\(badPort)", "--peer", "127.0.0.1:\(goodPort)",
-             "--exit-on-complete", "--log-format", "json", "-v", "1"], in: directory.path)
+             "--exit-on-complete", "--log-format", "json", "-v", "2"], in: directory.path)
         #expect(result.status == 0, "\(result.stderr.suffix(3000))")
         #expect(try same("\(directory.path)/seed/data.bin", "\(directory.path)/out/data.bin"))
         #expect(result.stderr.contains("\"event\":\"piece.failed\""))
