@@ -383,7 +383,10 @@ public final class TorrentSession: @unchecked Sendable {
         if strikes[ban, default: 0] >= 2 {
             banned.insert(ban)
             logger.warning("peer banned for bad data", metadata: ["event": "peer.banned", "peer": .string(peer.name)])
-            peer.channel.close(promise: nil)
+            // Every connection the ban covers goes, not just this one.
+            for other in peers.values where other.endpoint.map(BanKey.init) == ban {
+                other.channel.close(promise: nil)
+            }
         }
     }
 
