@@ -132,6 +132,34 @@ struct DownloadTests {
         #expect(goodRefused.isEmpty)
     }
 
+    /// `-i lo`: both sides bind to the interface's IPv4 (127.0.0.1) and the
+    /// seeder announces it; the leecher finds it through our tracker.
+    @Test func interfaceBindingAndAnnouncing() throws {
+        let directory = TemporaryDirectory()
+        try directory.randomFile("seed/data.bin", size: 1_000_000)
+        try FileManager.default.createDirectory(atPath: "\(directory.path)/out", withIntermediateDirectories: true)
+        let trackerPort = BackgroundProcess.freePort()
+        let tracker = try BackgroundProcess(ProcessRunner.microtorr,
+            ["tracker", "--listen", "127.0.0.1:\(trackerPort)", "--log-format", "json", "-v", "2"])
+        defer { tracker.stop() }
+        #expect(BackgroundProcess.waitForPort(trackerPort))
+        let torrent = try makeTorrent(directory, target: "seed/data.bin", tracker: "http://127.0.0.1:\(trackerPort)/announce")
+        let seedPort = BackgroundProcess.freePort()
+        let seeder = try BackgroundProcess(ProcessRunner.microtorr,
+            ["download", torrent, "-s", "seed/data.bin", "-i", "lo", "-p", "\(seedPort)", "-v", "0"], in: directory.path)
+        defer { seeder.stop() }
+        #expect(BackgroundProcess.waitForPort(seedPort))
+        let result = try ProcessRunner.microtorr(["download", torrent, "-o", "out", "-i", "lo", "--exit-on-complete", "-v", "0"],
+                                                 in: directory.path)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try same("\(directory.path)/seed/data.bin", "\(directory.path)/out/data.bin"))
+        // The seeder announced the interface's address and its port.
+        #expect(tracker.stderr.contains("\"peer\":\"127.0.0.1:\(seedPort)\""))
+        let bad = try ProcessRunner.microtorr(["download", torrent, "-o", "out", "-i", "no-such-interface0"], in: directory.path)
+        #expect(bad.status == 1)
+        #expect(bad.stderr.contains("no-such-interface0"))
+    }
+
     @Test func seedingDataThatDoesNotMatchFailsClearly() throws {
         let directory = TemporaryDirectory()
         try directory.randomFile("data.bin", size: 100_000)
