@@ -31,6 +31,8 @@ public final class TorrentStorage: Sendable {
         var root: String
         var finished: Bool
         var descriptors: [Int: Int32] = [:]
+        /// Files whose descriptor was opened read-write.
+        var writable: Set<Int> = []
     }
 
     public enum StorageError: Error, CustomStringConvertible, Equatable {
@@ -85,6 +87,7 @@ public final class TorrentStorage: Sendable {
         state.withLock { state in
             for fd in state.descriptors.values { close(fd) }
             state.descriptors = [:]
+            state.writable = []
             state.root = finalPath
             state.finished = true
         }
@@ -154,7 +157,7 @@ public final class TorrentStorage: Sendable {
         }
         var hasher = Insecure.SHA1()
         hasher.update(bufferPointer: UnsafeRawBufferPointer(buffer))
-        return Array(hasher.finalize()).elementsEqual(info.pieces[index * 20..<index * 20 + 20])
+        return Array(hasher.finalize()) == info.pieceHash(at: index).bytes
     }
 
     /// Checks every piece on disk on `threads` threads (blocking); returns
@@ -192,11 +195,12 @@ public final class TorrentStorage: Sendable {
         try state.withLock { (state) throws(StorageError) in
             guard !state.finished else { return }
             // Files not yet created (all-zero or padding-only) must exist at the end.
-            for index in info.files.indices where !info.files[index].isPadding && state.descriptors[index] == nil {
+            for index in info.files.indices where !info.files[index].isPadding && !state.writable.contains(index) {
                 _ = try openFile(index, root: state.root, writable: true, into: &state)
             }
             for fd in state.descriptors.values { close(fd) }
             state.descriptors = [:]
+            state.writable = []
             guard access(finalPath, F_OK) != 0 else { throw .finalNameTaken(finalPath) }
             guard rename(state.root, finalPath) == 0 else { throw .io(.system("cannot rename into place", path: finalPath)) }
             let directory = FileIO.directoryName(of: finalPath)
@@ -220,8 +224,11 @@ public final class TorrentStorage: Sendable {
 
     private func descriptor(for index: Int, writable: Bool) throws(StorageError) -> Int32 {
         try state.withLock { (state) throws(StorageError) -> Int32 in
-            if let fd = state.descriptors[index] { return fd }
-            return try openFile(index, root: state.root, writable: writable && !state.finished, into: &state)
+            let needsWrite = writable && !state.finished
+            // A descriptor opened for reading (verifying a `.part` file on
+            // restart) cannot take writes: reopen it read-write.
+            if let fd = state.descriptors[index], !needsWrite || state.writable.contains(index) { return fd }
+            return try openFile(index, root: state.root, writable: needsWrite, into: &state)
         }
     }
 
@@ -237,7 +244,9 @@ public final class TorrentStorage: Sendable {
         let flags = writable ? (O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW) : (O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         let fd = open(path, flags, 0o644)
         guard fd >= 0 else { throw .io(.system("cannot open", path: path)) }
+        if let previous = state.descriptors[index] { close(previous) }
         state.descriptors[index] = fd
+        if writable { state.writable.insert(index) } else { state.writable.remove(index) }
         return fd
     }
 

@@ -62,6 +62,20 @@ struct TorrentStorageTests {
         #expect(!FileManager.default.fileExists(atPath: "\(root)/.pad"))
     }
 
+    /// On restart the `.part` file is first read (verified), then written.
+    @Test func writesAfterReadingAPartFile() throws {
+        let directory = TemporaryDirectory()
+        let content = pseudoRandomBytes(count: 50_000, seed: 8)
+        try directory.write(Array(content.prefix(20_000)), to: "r.bin.part")
+        let storage = TorrentStorage(info: Self.info(name: "r.bin", files: nil, content: content),
+                                     location: .download(directory: directory.path))
+        #expect(storage.verifyAll(threads: 2).setCount == 1)
+        try writeAll(storage, content, order: [1, 2, 3])
+        #expect(storage.verifyAll(threads: 2).isComplete)
+        try storage.finish()
+        #expect(try Data(contentsOf: URL(fileURLWithPath: "\(directory.path)/r.bin")) == Data(content))
+    }
+
     @Test func neverReplacesAnExistingFinalName() throws {
         let directory = TemporaryDirectory()
         let content = pseudoRandomBytes(count: 20_000, seed: 4)
