@@ -43,14 +43,6 @@ public struct BencodeDecoder: Sendable {
         }
         return node
     }
-
-    /// Decodes the first value of `input` and returns it with the index just
-    /// past it, for streams that hold more after the value.
-    public func decodePrefix(_ input: [UInt8]) throws(BencodeError) -> (node: BencodeNode, end: Int) {
-        var parser = Parser(input: input, limits: limits)
-        let node = try parser.parseValue(depth: 0)
-        return (node, parser.position)
-    }
 }
 
 private struct Parser {

@@ -1,5 +1,3 @@
-import TrackerKit
-
 /// What was exchanged with one peer, for the statistics printed at exit.
 public struct PeerStatistics: Sendable, Hashable {
     public var endpoint: String
@@ -27,7 +25,8 @@ public struct SessionSnapshot: Sendable {
     public var uploadRate: Double = 0
     public var isComplete = false
     public var failedPieces = 0
+    /// Bytes received that were not used: late after a choke or timeout,
+    /// endgame duplicates, blocks nobody asked for.
+    public var wasted: Int64 = 0
     public var error: String?
-
-    public var progress: Double { pieceCount == 0 ? 1 : Double(verifiedPieces) / Double(pieceCount) }
 }

@@ -1,3 +1,4 @@
+import Metainfo
 import PeerWire
 
 /// Decides which blocks to request from which peer. Plain data, no I/O:

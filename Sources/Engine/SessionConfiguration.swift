@@ -1,5 +1,3 @@
-import TrackerKit
-
 /// How a torrent session behaves.
 public struct SessionConfiguration: Sendable {
     /// Most peer connections for this torrent.

@@ -12,13 +12,7 @@ public final class SessionDirectory: Sendable {
         sessions.withLock { $0[session.metainfo.infoHash] = session }
     }
 
-    public func remove(_ infoHash: InfoHash) {
-        sessions.withLock { $0[infoHash] = nil }
-    }
-
     public func session(for infoHash: InfoHash) -> TorrentSession? {
         sessions.withLock { $0[infoHash] }
     }
-
-    public var all: [TorrentSession] { sessions.withLock { Array($0.values) } }
 }

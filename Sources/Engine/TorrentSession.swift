@@ -69,7 +69,7 @@ public final class TorrentSession: @unchecked Sendable {
         clock: @escaping @Sendable () -> Double = TrackerService.monotonicSeconds
     ) {
         self.metainfo = metainfo
-        self.geometry = TorrentGeometry(metainfo.info)
+        self.geometry = metainfo.info.geometry
         self.storage = storage
         self.peerID = peerID
         self.configuration = configuration
@@ -80,7 +80,7 @@ public final class TorrentSession: @unchecked Sendable {
         logger[metadataKey: "info_hash"] = .string(metainfo.infoHash.hex)
         self.logger = logger
         self.clock = clock
-        self.picker = PiecePicker(geometry: TorrentGeometry(metainfo.info))
+        self.picker = PiecePicker(geometry: metainfo.info.geometry)
     }
 
     // MARK: Public API (thread-safe)
@@ -436,23 +436,31 @@ public final class TorrentSession: @unchecked Sendable {
         guard !peer.amChoking, picker.have[request.piece], peer.pendingUploads.count < configuration.maxQueuedUploads else { return }
         guard peer.pendingUploads.insert(request).inserted else { return }
         let storage = self.storage
-        threadPool.runIfActive(eventLoop: loop) { () throws -> [UInt8] in
-            do throws(TorrentStorage.StorageError) {
-                return try storage.read(piece: request.piece, offset: request.offset, length: request.length)
-            } catch {
-                throw error
+        let allocator = peer.channel.allocator
+        // Read straight into the buffer that goes to the channel.
+        threadPool.runIfActive(eventLoop: loop) { () throws -> ByteBuffer in
+            var buffer = allocator.buffer(capacity: request.length)
+            try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: request.length) { target in
+                let region = UnsafeMutableRawBufferPointer(rebasing: target[0..<request.length])
+                do throws(TorrentStorage.StorageError) {
+                    try storage.read(into: region, at: Int64(request.piece) * Int64(storage.info.pieceLength) + Int64(request.offset))
+                } catch {
+                    throw error
+                }
+                return request.length
             }
+            return buffer
         }.whenComplete { [self] result in
             // Still wanted (not cancelled, peer still here)?
             guard let current = peers[peer.key], current === peer, peer.pendingUploads.remove(request) != nil else { return }
             switch result {
-            case .success(let bytes):
+            case .success(let data):
                 let now = clock()
-                peer.up.add(bytes.count, now: now)
-                upRate.add(bytes.count, now: now)
-                peer.uploaded += Int64(bytes.count)
-                uploaded += Int64(bytes.count)
-                send(.piece(piece: request.piece, offset: request.offset, data: peer.channel.allocator.buffer(bytes: bytes)), to: peer)
+                peer.up.add(data.readableBytes, now: now)
+                upRate.add(data.readableBytes, now: now)
+                peer.uploaded += Int64(data.readableBytes)
+                uploaded += Int64(data.readableBytes)
+                send(.piece(piece: request.piece, offset: request.offset, data: data), to: peer)
                 flush(peer)
             case .failure(let error):
                 logger.error("read failed", metadata: ["event": "storage.read_failed", "error": .string("\(error)")])
@@ -495,7 +503,6 @@ public final class TorrentSession: @unchecked Sendable {
         var slots = configuration.maxPeers - peers.count - connecting.count
         for (endpoint, due) in candidates where slots > 0 && due <= now && !connecting.contains(endpoint)
             && !connectedEndpoints.contains(endpoint) && !banned.contains(BanKey(endpoint)) {
-            // A seeder connects only to peers that may want something.
             connecting.insert(endpoint)
             candidates[endpoint] = now + 30
             slots -= 1
@@ -512,7 +519,7 @@ public final class TorrentSession: @unchecked Sendable {
             verifiedPieces: picker.verifiedCount, pieceCount: geometry.pieceCount,
             peers: peers.count, seeders: seeders, leechers: peers.count - seeders,
             downloadRate: downRate.rate(now: now), uploadRate: upRate.rate(now: now),
-            isComplete: phase == .seeding, failedPieces: failedPieces,
+            isComplete: phase == .seeding, failedPieces: failedPieces, wasted: wasted,
             error: snapshotState.withLock { $0.error })
         snapshotState.withLock { $0 = snapshot }
     }

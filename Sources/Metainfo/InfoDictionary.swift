@@ -38,11 +38,12 @@ public struct InfoDictionary: Hashable, Sendable {
         return SHA1Hash(bytes: pieces[start..<start + SHA1Hash.byteCount])!
     }
 
-    /// Length of piece `index` (the last one is usually shorter).
-    public func length(ofPiece index: Int) -> Int {
-        let start = Int64(index) * Int64(pieceLength)
-        return Int(min(Int64(pieceLength), totalLength - start))
+    public var geometry: TorrentGeometry {
+        TorrentGeometry(pieceCount: pieceCount, pieceLength: pieceLength, totalLength: totalLength)
     }
+
+    /// Length of piece `index` (the last one is usually shorter).
+    public func length(ofPiece index: Int) -> Int { geometry.length(ofPiece: index) }
 
     /// Where each file lands below the output directory, as path components
     /// (the name first for multi-file torrents).

@@ -29,12 +29,10 @@ public struct Metainfo: Hashable, Sendable {
         self.creationDate = creationDate
     }
 
-    /// Every tracker URL once, in tier order, `announce` first when it is
-    /// not already listed (BEP 12: clients use announce-list when present).
-    public var trackerURLs: [String] {
-        var urls: [String] = []
-        for url in announceList.joined() where !urls.contains(url) { urls.append(url) }
-        if let announce, !urls.contains(announce) { urls.insert(announce, at: 0) }
-        return urls
+    /// The tracker tiers to use (BEP 12): `announce-list` when present,
+    /// otherwise `announce` alone.
+    public var trackerTiers: [[String]] {
+        if !announceList.isEmpty { return announceList }
+        return announce.map { [[$0]] } ?? []
     }
 }

@@ -25,7 +25,8 @@ public struct MetainfoCreator: Sendable {
         self.options = options
     }
 
-    /// Bytes a `HashProgress` passed to `create` counts up to.
+    /// Bytes a `HashProgress` passed to `create` counts up to (the content
+    /// is read twice when the whole-content hash is computed).
     public func workBytes(for source: ContentSource) -> Int64 {
         source.totalLength * (options.includesIDHash ? 2 : 1)
     }

@@ -45,10 +45,6 @@ public struct PieceHasher: Sendable {
 
     public var pieceCount: Int { Int((layout.totalLength - 1) / Int64(pieceLength) + 1) }
 
-    /// Bytes `run` reports through `HashProgress` when done (the content is
-    /// read twice when the whole-content hash is computed).
-    public var workBytes: Int64 { layout.totalLength * (computesContentHash ? 2 : 1) }
-
     public func run(progress: HashProgress? = nil) throws(CreationError) -> Result {
         // The content hash takes one of the threads for itself: it is the
         // serial tail, so it must not be starved by piece workers.

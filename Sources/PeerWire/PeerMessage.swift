@@ -1,3 +1,4 @@
+import Metainfo
 import NIOCore
 
 /// A block of a piece: 16 KiB except at the end of the torrent (BEP 3).
@@ -37,4 +38,12 @@ public enum PeerMessage: Hashable, Sendable {
 public enum PeerWireFrame: Hashable, Sendable {
     case handshake(Handshake)
     case message(PeerMessage)
+}
+
+extension TorrentGeometry {
+    /// Whether a block lies inside its piece.
+    public func contains(_ block: BlockRequest) -> Bool {
+        block.piece >= 0 && block.piece < pieceCount && block.offset >= 0 && block.length > 0
+            && block.offset + block.length <= length(ofPiece: block.piece)
+    }
 }

@@ -114,7 +114,7 @@ struct DownloadCommand: AsyncParsableCommand {
 
         var settings = Announcer.Settings(port: UInt16(listener.port))
         settings.ip = announcedIP
-        let trackers = tracker.map { [[$0]] } ?? (metainfo.announceList.isEmpty ? metainfo.announce.map { [[$0]] } ?? [] : metainfo.announceList)
+        let trackers = tracker.map { [[$0]] } ?? metainfo.trackerTiers
         let announcer = Announcer(
             trackers: trackers, infoHash: metainfo.infoHash, peerID: peerID, settings: settings,
             totals: {
@@ -157,11 +157,14 @@ struct DownloadCommand: AsyncParsableCommand {
             return first
         }
         display?.finish()
-        logger.info("stopping", metadata: ["event": "session.stopping", "reason": .string(ended)])
         announcing.cancel()
         await announcing.value
         await announcer.stop()
         try? await session.stop().get()
+        logger.info("stopped", metadata: [
+            "event": "session.stopped", "reason": .string(ended),
+            "bytes": .stringConvertible(session.snapshot.downloaded), "uploaded": .stringConvertible(session.snapshot.uploaded),
+        ])
         await listener.close()
         let statistics = (try? await session.statistics().get()) ?? []
         print(StatisticsReport(statistics: statistics, elapsed: Date().timeIntervalSince(started), snapshot: session.snapshot).text)
@@ -214,8 +217,8 @@ struct StatisticsReport {
                               ByteCount.format(Int64(peer.averageDownloadRate)), ByteCount.format(Int64(peer.averageUploadRate))]))
         }
         lines.append(row(["total", "", ByteCount.format(snapshot.downloaded), ByteCount.format(snapshot.uploaded)]))
-        lines.append(String(format: "  %d of %d pieces verified, %d failed their check, %.1f s", snapshot.verifiedPieces, snapshot.pieceCount,
-                            snapshot.failedPieces, elapsed))
+        lines.append(String(format: "  %d of %d pieces verified, %d failed their check, %@ wasted, %.1f s", snapshot.verifiedPieces,
+                            snapshot.pieceCount, snapshot.failedPieces, ByteCount.format(snapshot.wasted), elapsed))
         return lines.joined(separator: "\n")
     }
 }

@@ -96,10 +96,4 @@ struct BencodeDecoderTests {
         let b = try #require(info["b"])
         #expect(String(decoding: bytes[b.range], as: UTF8.self) == "i1e")
     }
-
-    @Test func prefixDecodingReportsWhereTheValueEnds() throws {
-        let (node, end) = try BencodeDecoder().decodePrefix(Array("i5eREST".utf8))
-        #expect(node.value == 5)
-        #expect(end == 3)
-    }
 }

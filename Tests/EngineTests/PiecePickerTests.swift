@@ -1,3 +1,4 @@
+import Metainfo
 import PeerWire
 import Testing
 @testable import Engine

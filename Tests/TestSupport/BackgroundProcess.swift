@@ -1,7 +1,8 @@
 import Foundation
 
 /// A real process a test runs alongside itself (a tracker, opentracker, a
-/// peer). It is always stopped by its PID: `stop()` sends SIGTERM and waits,
+/// peer). Output goes to temporary files, so no pipe can fill up and stall
+/// the child. It is always stopped by its PID: `stop()` sends SIGTERM and waits,
 /// then SIGKILL; `deinit` kills it if the test forgot or failed early.
 public final class BackgroundProcess: @unchecked Sendable {
     public let process = Process()
@@ -35,6 +36,15 @@ public final class BackgroundProcess: @unchecked Sendable {
     public var pid: Int32 { process.processIdentifier }
     public var stdout: String { (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "" }
     public var stderr: String { (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "" }
+
+    /// Waits up to `timeout` seconds for the process to end by itself.
+    public func waitForExit(timeout: TimeInterval) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning, Date() < deadline { usleep(10_000) }
+        guard !process.isRunning else { return false }
+        process.waitUntilExit()
+        return true
+    }
 
     /// `signal` (SIGTERM), then up to `grace` seconds, then SIGKILL. Returns
     /// the exit status and how long the process took to go.

@@ -1,8 +1,7 @@
 import Foundation
 
-/// Runs a real process for integration tests, with a deadline: output goes
-/// to temporary files (no pipe can fill up and stall the child), and a
-/// process that overstays is killed by its PID.
+/// Runs a real process for integration tests to completion, with a
+/// deadline (see `BackgroundProcess` for how it is started and stopped).
 public struct ProcessResult {
     public let status: Int32
     public let stdout: String
@@ -20,36 +19,17 @@ public enum ProcessRunner {
         return executable.deletingLastPathComponent().appendingPathComponent("microtorr").path
     }()
 
+    /// Runs to completion within `timeout` (then it is killed and this
+    /// throws), capturing stdout and stderr.
     public static func run(
         _ executable: String, _ arguments: [String], in directory: String? = nil, timeout: TimeInterval = 120
     ) throws -> ProcessResult {
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("microtorr-run-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        let outURL = scratch.appendingPathComponent("out")
-        let errURL = scratch.appendingPathComponent("err")
-        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = try FileHandle(forWritingTo: outURL)
-        process.standardError = try FileHandle(forWritingTo: errURL)
-        try process.run()
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning, Date() < deadline { usleep(10_000) }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+        let child = try BackgroundProcess(executable, arguments, in: directory)
+        guard child.waitForExit(timeout: timeout) else {
+            child.stop(signal: SIGKILL)
             throw TimeoutError(command: ([executable] + arguments).joined(separator: " "))
         }
-        process.waitUntilExit()
-        return ProcessResult(
-            status: process.terminationStatus,
-            stdout: String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
-            stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
+        return ProcessResult(status: child.process.terminationStatus, stdout: child.stdout, stderr: child.stderr)
     }
 
     public static func microtorr(_ arguments: [String], in directory: String? = nil) throws -> ProcessResult {

@@ -85,6 +85,19 @@ struct QueryAndRequestTests {
         #expect(failure(query) == reason)
     }
 
+    @Test func hostAndPortParse() {
+        #expect(HostPort.parse("10.0.0.1:6969")! == ("10.0.0.1", 6969))
+        #expect(HostPort.parse("tracker.lan")! == ("tracker.lan", nil))
+        #expect(HostPort.parse("[::1]:80")! == ("::1", 80))
+        #expect(HostPort.parse("[fd00::1]")! == ("fd00::1", nil))
+        #expect(HostPort.parse("fd00::1")! == ("fd00::1", nil))
+        for bad in ["", ":80", "h:99999", "h:x", "[::1", "[::1]80", "[]:1"] {
+            #expect(HostPort.parse(bad) == nil, "\(bad)")
+        }
+        #expect(PeerEndpoint("tracker.lan:80") == nil)  // a peer needs a numeric address
+        #expect(PeerEndpoint("::1") == nil)
+    }
+
     @Test func addressesParseAndClassify() throws {
         #expect(IPAddress("127.0.0.1")?.isLoopbackOrPrivate == true)
         #expect(IPAddress("10.1.2.3")?.isLoopbackOrPrivate == true)

@@ -10,14 +10,15 @@ public struct TrackerClient: Sendable {
 
     public func announce(_ request: AnnounceRequest, to url: TrackerURL) async throws(TrackerClientError) -> AnnounceResponse {
         let (status, body) = try await http.get(host: url.host, port: url.port, target: url.target(adding: request.query.encoded))
-        guard status == 200 else {
-            // Some trackers send a bencoded failure with an error status.
-            if case .refused(let reason)? = Result(catching: { () throws(TrackerClientError) in try AnnounceResponse(bencoded: body) }).failure {
-                throw .refused(reason)
-            }
-            throw .httpStatus(status)
+        do throws(TrackerClientError) {
+            let response = try AnnounceResponse(bencoded: body)
+            guard status == 200 else { throw .httpStatus(status) }
+            return response
+        } catch {
+            // Some trackers send their bencoded failure with an error status.
+            if case .refused = error { throw error }
+            throw status == 200 ? error : .httpStatus(status)
         }
-        return try AnnounceResponse(bencoded: body)
     }
 
     public func scrape(_ infoHash: InfoHash, at url: TrackerURL) async throws(TrackerClientError) -> ScrapeResponse {
@@ -27,12 +28,5 @@ public struct TrackerClient: Sendable {
         let (status, body) = try await http.get(host: scrapeURL.host, port: scrapeURL.port, target: scrapeURL.target(adding: query.encoded))
         guard status == 200 else { throw .httpStatus(status) }
         return try ScrapeResponse(bencoded: body, infoHash: infoHash)
-    }
-}
-
-extension Result {
-    var failure: Failure? {
-        if case .failure(let error) = self { return error }
-        return nil
     }
 }

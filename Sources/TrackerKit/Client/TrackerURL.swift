@@ -16,26 +16,11 @@ public struct TrackerURL: Hashable, Sendable, CustomStringConvertible {
         let authority = rest[..<slash]
         var target = String(rest[slash...])
         if target.isEmpty || target.hasPrefix("?") { target = "/" + target }
-        var host = String(authority)
-        var port = 80
-        if authority.hasPrefix("[") {
-            guard let close = authority.firstIndex(of: "]") else { throw .unsupportedURL(text, "bad IPv6 host") }
-            host = String(authority[authority.index(after: authority.startIndex)..<close])
-            let after = authority[authority.index(after: close)...]
-            if after.hasPrefix(":") {
-                guard let value = Int(after.dropFirst()), (1...65535).contains(value) else { throw .unsupportedURL(text, "bad port") }
-                port = value
-            }
-        } else if let colon = authority.lastIndex(of: ":") {
-            host = String(authority[..<colon])
-            guard let value = Int(authority[authority.index(after: colon)...]), (1...65535).contains(value) else {
-                throw .unsupportedURL(text, "bad port")
-            }
-            port = value
-        }
-        guard !host.isEmpty, !host.contains("@") else { throw .unsupportedURL(text, "bad host") }
+        guard let (host, port) = HostPort.parse(authority) else { throw .unsupportedURL(text, "bad host or port") }
+        guard port != 0 else { throw .unsupportedURL(text, "bad port") }
+        guard !host.contains("@") else { throw .unsupportedURL(text, "bad host") }
         self.host = host
-        self.port = port
+        self.port = port ?? 80
         self.target = target
         self.description = text
     }

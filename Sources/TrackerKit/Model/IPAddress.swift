@@ -107,11 +107,9 @@ public struct PeerEndpoint: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses `HOST:PORT` with a numeric host (`[v6]:port` for IPv6).
     public init?(_ text: String) {
-        guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]) else { return nil }
-        var host = String(text[..<colon])
-        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        guard let ip = IPAddress(host) else { return nil }
-        self.init(ip: ip, port: port)
+        guard let (host, port) = HostPort.parse(text), let port, let port16 = UInt16(exactly: port),
+              let ip = IPAddress(host) else { return nil }
+        self.init(ip: ip, port: port16)
     }
 
     /// The compact form: address bytes then the port, big-endian (BEP 23/7).

@@ -87,9 +87,7 @@ public final class TrackerServer: Sendable {
         ])
     }
 
-    /// The bound address (useful when started on port 0).
-    public var localAddress: SocketAddress? { channels[0].localAddress }
-
+    /// The bound port (useful when started on port 0).
     public var port: Int { channels[0].localAddress?.port ?? 0 }
 
     /// Stops accepting, stops the timers. Connections in flight finish.

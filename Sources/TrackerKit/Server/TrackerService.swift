@@ -151,7 +151,7 @@ public final class TrackerService: Sendable {
     /// third party.
     static func peerAddress(claimed: IPAddress?, source: IPAddress?) -> IPAddress? {
         if let claimed, let source, claimed.isLoopbackOrPrivate, source.isLoopbackOrPrivate { return claimed }
-        return source ?? nil
+        return source
     }
 }
 

@@ -25,8 +25,6 @@ public final class Whitelist: Sendable {
         state.withLock { $0.hashes.contains(hash) }
     }
 
-    public var count: Int { state.withLock { $0.hashes.count } }
-
     /// Rescans the directory; returns the files that could not be loaded.
     @discardableResult
     public func reload() -> [String: String] {

@@ -1,0 +1,26 @@
+/// Splits `host`, `host:port`, `[v6]` or `[v6]:port` (an unbracketed IPv6
+/// address has no port). One parser for `--listen`, `--peer` and tracker URLs.
+public enum HostPort {
+    /// Nil when the text is empty, a bracket is unclosed, or the port is not
+    /// 0–65535.
+    public static func parse(_ text: some StringProtocol) -> (host: String, port: Int?)? {
+        var host = Substring(text)
+        var portText: Substring?
+        if host.hasPrefix("[") {
+            guard let close = host.firstIndex(of: "]") else { return nil }
+            let rest = host[host.index(after: close)...]
+            host = host[host.index(after: host.startIndex)..<close]
+            if !rest.isEmpty {
+                guard rest.hasPrefix(":") else { return nil }
+                portText = rest.dropFirst()
+            }
+        } else if host.filter({ $0 == ":" }).count == 1, let colon = host.firstIndex(of: ":") {
+            portText = host[host.index(after: colon)...]
+            host = host[..<colon]
+        }
+        guard !host.isEmpty else { return nil }
+        guard let portText else { return (String(host), nil) }
+        guard let port = Int(portText), (0...65535).contains(port) else { return nil }
+        return (String(host), port)
+    }
+}
