@@ -65,7 +65,7 @@ while kill -0 $aria_pid 2>/dev/null && [ "$(date +%s)" -lt $deadline ]; do
     sleep 0.02
 done
 aria_secs=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN {printf "%.2f", b - a}')
-kill -TERM $aria_pid 2>/dev/null || true   # done: skip its 2 s goodbye
+pkill -TERM -P $aria_pid 2>/dev/null || true   # done: skip its 2 s goodbye (signal aria2c, not `time`)
 wait $aria_pid || true
 rss=$(awk '{print $2}' time.out 2>/dev/null || true)
 if cmp -s seed/data.bin out/data.bin; then report aria2c_from_libtorrent "$aria_secs" "$rss"
