@@ -52,6 +52,7 @@ let package = Package(
         .target(
             name: "Engine",
             dependencies: [
+                "Bencode",
                 "Metainfo",
                 "PeerWire",
                 "TrackerKit",

@@ -18,14 +18,31 @@ final class Peer {
     var peerInterested = false
     /// Our requests to this peer and when they were sent.
     var inFlight: [BlockRequest: Double] = [:]
-    /// Its requests being read from disk (removed by `cancel`).
+    /// Requests we gave up on (choke, timeout, endgame cancel) whose blocks
+    /// may still arrive; anything else arriving was never asked for.
+    var released: Set<BlockRequest> = []
+    /// Its requests queued or being read from disk (removed by `cancel`).
     var pendingUploads: Set<BlockRequest> = []
+    /// The order its requests are served in (entries no longer in
+    /// `pendingUploads` were cancelled and are skipped).
+    private var uploadQueue: [BlockRequest] = []
+    private var uploadHead = 0
+    /// Pieces announced to it while super-seeding; nil once it was told
+    /// everything we have.
+    var revealed: Bitfield?
     var down = RateMeter()
     var up = RateMeter()
     var downloaded: Int64 = 0
     var uploaded: Int64 = 0
     var lastReceived: Double
     var lastSent: Double
+    /// When a requested block last arrived (or it last unchoked us).
+    var lastBlock: Double
+    /// Redundant messages, decaying: a flood of them gets the peer dropped.
+    var redundantScore = 0.0
+    var redundantUpdated: Double
+    /// Blocks it sent that nobody asked for.
+    var unrequestedBlocks = 0
 
     init(key: PiecePicker.PeerKey, channel: any Channel, endpoint: PeerEndpoint?, remoteID: [UInt8], outbound: Bool, now: Double, pieceCount: Int) {
         self.key = key
@@ -37,6 +54,8 @@ final class Peer {
         self.has = Bitfield(count: pieceCount)
         self.lastReceived = now
         self.lastSent = now
+        self.lastBlock = now
+        self.redundantUpdated = now
     }
 
     var name: String { endpoint?.description ?? "peer#\(key)" }
@@ -52,5 +71,55 @@ final class Peer {
 
     func statistics(now: Double) -> PeerStatistics {
         PeerStatistics(endpoint: name, client: client, downloaded: downloaded, uploaded: uploaded, connectedSeconds: now - connectedAt)
+    }
+
+    // MARK: Upload queue
+
+    /// Queues a request; false if it is a duplicate.
+    func enqueueUpload(_ request: BlockRequest) -> Bool {
+        guard pendingUploads.insert(request).inserted else { return false }
+        uploadQueue.append(request)
+        return true
+    }
+
+    /// The next request still wanted, in arrival order.
+    func dequeueUpload() -> BlockRequest? {
+        while uploadHead < uploadQueue.count {
+            let request = uploadQueue[uploadHead]
+            uploadHead += 1
+            if uploadHead > 256, uploadHead * 2 > uploadQueue.count {
+                uploadQueue.removeFirst(uploadHead)
+                uploadHead = 0
+            }
+            if pendingUploads.contains(request) { return request }
+        }
+        return nil
+    }
+
+    /// Puts back the request just dequeued (the rate limit said "not yet").
+    func requeueUpload(_ request: BlockRequest) {
+        if uploadHead > 0, uploadQueue[uploadHead - 1] == request {
+            uploadHead -= 1
+        } else {
+            uploadQueue.insert(request, at: uploadHead)
+        }
+    }
+
+    /// Whether requests wait in the queue (some may have been cancelled).
+    var hasQueuedUploads: Bool { uploadHead < uploadQueue.count }
+
+    /// Choking a peer discards its requests (BEP 3).
+    func discardUploads() {
+        pendingUploads = []
+        uploadQueue = []
+        uploadHead = 0
+    }
+
+    /// Counts a message that carried nothing new; true when the peer has
+    /// sent so many that it is flooding (50 a second are forgiven).
+    func noteRedundant(now: Double, limit: Double) -> Bool {
+        redundantScore = max(0, redundantScore - (now - redundantUpdated) * 50) + 1
+        redundantUpdated = now
+        return redundantScore > limit
     }
 }

@@ -14,7 +14,8 @@ public struct SessionConfiguration: Sendable {
     public var maxPendingWriteBytes = 16 << 20
     /// Most queued uploads per peer; beyond, requests are dropped.
     public var maxQueuedUploads = 512
-    /// A request unanswered this long goes to another peer.
+    /// A request unanswered this long goes to another peer; a peer that
+    /// sends no requested block for this long while owing some is dropped.
     public var requestTimeout = 20.0
     /// No bytes from a peer for this long: disconnect.
     public var idleTimeout = 150.0
@@ -25,6 +26,26 @@ public struct SessionConfiguration: Sendable {
     /// The original's exploration: share of picks that go to a random peer
     /// rather than the fastest one.
     public var randomPeerShare = 0.1
+    /// Request nothing until the swarm holds this many seeders...
+    public var waitSeeders = 1
+    /// ...and this many other leechers (the original's thresholds).
+    public var waitLeechers = 0
+    /// Verified pieces are recorded here (nil: not recorded).
+    public var resumePath: String?
+    /// Seconds between resume-state saves while pieces arrive.
+    public var resumeSaveInterval = 5.0
+    /// When seeding under an upload limit, tell each peer about a few pieces
+    /// nobody else was given yet (BEP 16 style), so leechers hold
+    /// different pieces and the seeder's scarce upload sends each piece once.
+    public var superSeeding = true
+    /// Bytes of pieces a super-seeding peer may have revealed but not yet
+    /// announced back.
+    public var revealWindowBytes = 2 << 20
+    /// Redundant messages (repeated haves, keep-alive storms, requests while
+    /// choked…) tolerated in a burst before a peer is dropped as flooding.
+    public var maxRedundantBurst = 500.0
+    /// Blocks nobody asked for tolerated before a peer is dropped.
+    public var maxUnrequestedBlocks = 4
 
     public init() {}
 }

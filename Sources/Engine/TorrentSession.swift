@@ -47,6 +47,30 @@ public final class TorrentSession: @unchecked Sendable {
     private var connector: PeerConnector?
     private let snapshotState = Mutex(SessionSnapshot())
     private var completionHandlers: [@Sendable () -> Void] = []
+    private var choker = Choker()
+    /// Peers with queued uploads, served one block each in turn.
+    private var uploadTurns: [PiecePicker.PeerKey] = []
+    private var uploadWakeup: Scheduled<Void>?
+    private var downloadWakeup: Scheduled<Void>?
+    /// Until the swarm holds enough seeders and leechers, nothing is requested.
+    private var waitingForSwarm = true
+    private var trackerSeeders = 0
+    private var trackerLeechers = 0
+    private var lastWaitReport: (seeders: Int, leechers: Int)?
+    /// Super-seeding: a random order to reveal pieces in, how far it got,
+    /// and how often each piece was revealed.
+    private var revealOrder: [Int] = []
+    private var revealCursor = 0
+    private var revealCount: [Int] = []
+    private var resumeDirty = false
+    private var resumeSaving = false
+    private var lastResumeSave = 0.0
+
+    /// This torrent's own limits (the process-wide ones are passed in).
+    public let uploadLimit = BandwidthLimit()
+    public let downloadLimit = BandwidthLimit()
+    private let uploadLimits: [BandwidthLimit]
+    private let downloadLimits: [BandwidthLimit]
 
     enum Phase { case idle, downloading, finishing, seeding, stopped }
 
@@ -66,7 +90,8 @@ public final class TorrentSession: @unchecked Sendable {
     public init(
         metainfo: Metainfo, storage: TorrentStorage, peerID: PeerID, configuration: SessionConfiguration = SessionConfiguration(),
         loop: any EventLoop, threadPool: NIOThreadPool = .singleton, logger: Logger = Logger(label: "microtorr.session"),
-        clock: @escaping @Sendable () -> Double = TrackerService.monotonicSeconds
+        clock: @escaping @Sendable () -> Double = TrackerService.monotonicSeconds,
+        globalUploadLimit: BandwidthLimit? = nil, globalDownloadLimit: BandwidthLimit? = nil
     ) {
         self.metainfo = metainfo
         self.geometry = metainfo.info.geometry
@@ -81,6 +106,8 @@ public final class TorrentSession: @unchecked Sendable {
         self.logger = logger
         self.clock = clock
         self.picker = PiecePicker(geometry: metainfo.info.geometry)
+        self.uploadLimits = [uploadLimit] + [globalUploadLimit].compactMap { $0 }
+        self.downloadLimits = [downloadLimit] + [globalDownloadLimit].compactMap { $0 }
     }
 
     // MARK: Public API (thread-safe)
@@ -91,6 +118,9 @@ public final class TorrentSession: @unchecked Sendable {
             picker = PiecePicker(geometry: geometry, have: have)
             self.connector = connector
             phase = have.isComplete ? .seeding : .downloading
+            revealCount = Array(repeating: 0, count: geometry.pieceCount)
+            revealOrder = Array(0..<geometry.pieceCount).shuffled(using: &random)
+            waitingForSwarm = phase == .downloading && (configuration.waitSeeders > 0 || configuration.waitLeechers > 0)
             timer = loop.scheduleRepeatedTask(initialDelay: .milliseconds(250), delay: .milliseconds(250)) { [self] _ in
                 housekeeping()
             }
@@ -100,6 +130,7 @@ public final class TorrentSession: @unchecked Sendable {
                 "pieces": .stringConvertible(have.setCount), "of": .stringConvertible(geometry.pieceCount),
             ])
             if phase == .seeding { fireCompletion() }
+            checkSwarmThresholds()
         }
     }
 
@@ -122,6 +153,33 @@ public final class TorrentSession: @unchecked Sendable {
         }
     }
 
+    /// Swarm counts from a tracker reply (`complete`, `incomplete`, which
+    /// include us), for the wait thresholds.
+    public func trackerReported(complete: Int?, incomplete: Int?) {
+        loop.execute { [self] in
+            if let complete { trackerSeeders = complete }
+            if let incomplete { trackerLeechers = incomplete }
+            checkSwarmThresholds()
+        }
+    }
+
+    /// Changes this torrent's limits while running (bytes per second, 0 =
+    /// unlimited). The process-wide limits change through their own object.
+    public func setLimits(uploadBytesPerSecond: Double, downloadBytesPerSecond: Double) {
+        uploadLimit.setRate(bytesPerSecond: uploadBytesPerSecond)
+        downloadLimit.setRate(bytesPerSecond: downloadBytesPerSecond)
+        limitsChanged()
+    }
+
+    /// Call after changing a shared limit this session uses.
+    public func limitsChanged() {
+        loop.execute { [self] in
+            if !isSuperSeeding { revealEverything() }
+            pumpUploads()
+            fillAll()
+        }
+    }
+
     public var snapshot: SessionSnapshot { snapshotState.withLock { $0 } }
 
     /// Statistics per peer, connected ones included.
@@ -129,15 +187,26 @@ public final class TorrentSession: @unchecked Sendable {
         loop.submit { [self] in history + peers.values.map { $0.statistics(now: clock()) } }
     }
 
-    /// Closes every connection and stops timers.
+    /// Closes every connection and stops timers; once the writes under way
+    /// are done, records the verified pieces.
     public func stop() -> EventLoopFuture<Void> {
         loop.flatSubmit { [self] in
             timer?.cancel()
+            uploadWakeup?.cancel()
+            downloadWakeup?.cancel()
             updateSnapshot()
+            let wasDownloading = phase == .downloading
             phase = .stopped
             let closing = peers.values.map { $0.channel.close() }
-            return EventLoopFuture.andAllComplete(closing, on: loop)
+            return EventLoopFuture.andAllComplete(closing, on: loop).flatMap { [self] in
+                wasDownloading ? whenWritesDone(deadline: clock() + 10).flatMap { [self] in saveResume() } : loop.makeSucceededVoidFuture()
+            }
         }
+    }
+
+    private func whenWritesDone(deadline: Double) -> EventLoopFuture<Void> {
+        guard pendingWriteBytes > 0, clock() < deadline else { return loop.makeSucceededVoidFuture() }
+        return loop.scheduleTask(in: .milliseconds(10)) {}.futureResult.flatMap { [self] in whenWritesDone(deadline: deadline) }
     }
 
     // MARK: Connections (called on the loop)
@@ -173,11 +242,13 @@ public final class TorrentSession: @unchecked Sendable {
         peers[key] = peer
         keys[ObjectIdentifier(channel)] = key
         logger.debug("peer connected", metadata: ["event": "peer.connected", "peer": .string(peer.name), "client": .string(peer.client)])
-        if !picker.have.isEmpty { send(.bitfield(picker.have), to: peer) }
-        // Until swarm policy (choking) lands, every peer may download from us.
-        peer.amChoking = false
-        send(.unchoke, to: peer)
+        if isSuperSeeding {
+            peer.revealed = Bitfield(count: geometry.pieceCount)
+        } else if !picker.have.isEmpty {
+            send(.bitfield(picker.have), to: peer)
+        }
         flush(peer)
+        checkSwarmThresholds()
     }
 
     func received(_ message: PeerMessage, from channel: any Channel) {
@@ -185,39 +256,66 @@ public final class TorrentSession: @unchecked Sendable {
         guard let key = keys[ObjectIdentifier(channel)], let peer = peers[key] else { return }
         let now = clock()
         peer.lastReceived = now
+        var redundant = false
         switch message {
         case .keepAlive:
-            break
+            redundant = true
         case .choke:
+            redundant = peer.peerChoking
             peer.peerChoking = true
-            for request in peer.inFlight.keys { picker.release(request, of: key) }
+            for request in peer.inFlight.keys {
+                picker.release(request, of: key)
+                peer.released.insert(request)
+            }
             peer.inFlight = [:]
         case .unchoke:
+            redundant = !peer.peerChoking
             peer.peerChoking = false
+            peer.lastBlock = now
             fill(peer)
-        case .interested:
-            peer.peerInterested = true
-        case .notInterested:
-            peer.peerInterested = false
+        case .interested, .notInterested:
+            let interested = message == .interested
+            redundant = peer.peerInterested == interested
+            peer.peerInterested = interested
+            updateChoking()
         case .have(let piece):
-            guard !peer.has[piece] else { break }
+            guard !peer.has[piece] else {
+                redundant = true
+                break
+            }
             peer.has[piece] = true
             picker.peerGot(piece: piece)
+            if peer.revealed != nil { reveal(to: peer) }
             updateInterest(peer)
+            if peer.has.isComplete { checkSwarmThresholds() }
             fill(peer)
         case .bitfield(let bitfield):
+            redundant = !peer.has.isEmpty
+            picker.peerLeft(key, had: peer.has)
             peer.has = bitfield
             picker.peerJoined(has: bitfield)
+            if peer.revealed != nil { reveal(to: peer) }
             updateInterest(peer)
+            checkSwarmThresholds()
             fill(peer)
         case .request(let request):
-            serve(request, to: peer)
+            redundant = !serve(request, to: peer)
         case .cancel(let request):
-            peer.pendingUploads.remove(request)
+            redundant = peer.pendingUploads.remove(request) == nil
         case .piece(let piece, let offset, let data):
             accept(BlockRequest(piece: piece, offset: offset, length: data.readableBytes), data: data, from: peer, now: now)
         }
+        if redundant, peer.noteRedundant(now: now, limit: configuration.maxRedundantBurst) {
+            drop(peer, reason: "flooding with redundant messages", event: "peer.flooding")
+            return
+        }
         flush(peer)
+    }
+
+    /// Disconnects a misbehaving peer, saying why.
+    private func drop(_ peer: Peer, reason: String, event: String) {
+        logger.warning("peer dropped: \(reason)", metadata: ["event": .string(event), "peer": .string(peer.name)])
+        peer.channel.close(promise: nil)
     }
 
     func detach(_ channel: any Channel) {
@@ -227,6 +325,8 @@ public final class TorrentSession: @unchecked Sendable {
         history.append(peer.statistics(now: clock()))
         if let endpoint = peer.endpoint, peer.outbound { candidates[endpoint] = clock() + 2 }
         logger.debug("peer disconnected", metadata: ["event": "peer.disconnected", "peer": .string(peer.name)])
+        uploadTurns.removeAll { $0 == key }
+        updateChoking()
         fillAll()
     }
 
@@ -244,15 +344,42 @@ public final class TorrentSession: @unchecked Sendable {
     // MARK: Downloading
 
     private func fill(_ peer: Peer) {
-        guard phase == .downloading, !peer.peerChoking, peer.amInterested,
-              pendingWriteBytes < configuration.maxPendingWriteBytes else { return }
+        guard phase == .downloading, !waitingForSwarm, !peer.peerChoking, peer.amInterested,
+              pendingWriteBytes < configuration.maxPendingWriteBytes, downloadWakeup == nil else { return }
         let depth = pipelineDepth(peer)
         let wanted = depth - peer.inFlight.count
         guard wanted > 0 else { return }
+        // Under a download limit, a request is sent only with the budget
+        // for its block: the peer then sends at the limited rate.
+        let limited = downloadLimits.contains { !$0.isUnlimited }
+        var allowed = wanted
+        if limited {
+            allowed = 0
+            while allowed < wanted {
+                if let wait = BandwidthLimit.take(PiecePicker.blockLength, from: downloadLimits) {
+                    scheduleDownloadWakeup(after: wait)
+                    break
+                }
+                allowed += 1
+            }
+            guard allowed > 0 else { return }
+        }
         let now = clock()
-        for request in picker.pickBlocks(for: peer.key, peerHas: peer.has, limit: wanted, using: &random) {
+        let picked = picker.pickBlocks(for: peer.key, peerHas: peer.has, limit: allowed, using: &random)
+        if limited, picked.count < allowed {
+            BandwidthLimit.giveBack((allowed - picked.count) * PiecePicker.blockLength, to: downloadLimits)
+        }
+        for request in picked {
             peer.inFlight[request] = now
             send(.request(request), to: peer)
+        }
+    }
+
+    private func scheduleDownloadWakeup(after seconds: Double) {
+        guard downloadWakeup == nil else { return }
+        downloadWakeup = loop.scheduleTask(in: .nanoseconds(Int64(seconds * 1e9))) { [self] in
+            downloadWakeup = nil
+            fillAll()
         }
     }
 
@@ -292,10 +419,18 @@ public final class TorrentSession: @unchecked Sendable {
         peer.down.add(request.length, now: now)
         downRate.add(request.length, now: now)
         guard peer.inFlight.removeValue(forKey: request) != nil else {
-            // Late (after a choke, a timeout or an endgame cancel): not ours now.
             wasted += Int64(request.length)
+            // Late (after a choke, a timeout or an endgame cancel): not ours
+            // now. Never asked for: a peer doing that is dropped.
+            if peer.released.remove(request) == nil {
+                peer.unrequestedBlocks += 1
+                if peer.unrequestedBlocks > configuration.maxUnrequestedBlocks {
+                    drop(peer, reason: "sent blocks it was never asked for", event: "peer.unrequested")
+                }
+            }
             return
         }
+        peer.lastBlock = now
         switch picker.received(request, from: peer.key) {
         case .unrequested:
             wasted += Int64(request.length)
@@ -304,6 +439,7 @@ public final class TorrentSession: @unchecked Sendable {
             peer.downloaded += Int64(request.length)
             for key in cancel {
                 guard let other = peers[key], other.inFlight.removeValue(forKey: request) != nil else { continue }
+                other.released.insert(request)
                 send(.cancel(request), to: other)
                 flush(other)
             }
@@ -352,8 +488,11 @@ public final class TorrentSession: @unchecked Sendable {
             guard phase != .stopped else { return }
             if case .success(true) = result {
                 picker.pieceVerified(piece)
+                resumeDirty = true
+                // Every peer hears it, seeders too: a super-seeding seeder
+                // learns from it which piece to reveal next.
                 for peer in peers.values {
-                    if !peer.has[piece] { send(.have(piece: piece), to: peer) }
+                    send(.have(piece: piece), to: peer)
                     updateInterest(peer)
                     flush(peer)
                 }
@@ -404,6 +543,7 @@ public final class TorrentSession: @unchecked Sendable {
             switch result {
             case .success:
                 phase = .seeding
+                removeResume()
                 logger.info("download complete", metadata: [
                     "event": "download.completed", "bytes": .stringConvertible(geometry.totalLength),
                     "path": .string(storage.finalPath),
@@ -432,11 +572,41 @@ public final class TorrentSession: @unchecked Sendable {
 
     // MARK: Uploading
 
-    private func serve(_ request: BlockRequest, to peer: Peer) {
-        guard !peer.amChoking, picker.have[request.piece], peer.pendingUploads.count < configuration.maxQueuedUploads else { return }
-        guard peer.pendingUploads.insert(request).inserted else { return }
+    /// Queues a peer's request; false if it carried nothing we act on
+    /// (choked, a piece we lack, a full queue, a duplicate).
+    private func serve(_ request: BlockRequest, to peer: Peer) -> Bool {
+        guard !peer.amChoking, picker.have[request.piece], peer.pendingUploads.count < configuration.maxQueuedUploads,
+              peer.enqueueUpload(request) else { return false }
+        if !uploadTurns.contains(peer.key) { uploadTurns.append(peer.key) }
+        pumpUploads()
+        return true
+    }
+
+    /// Serves queued requests, one block per peer in turn, as fast as the
+    /// upload limits allow; when they say "wait", comes back then.
+    private func pumpUploads() {
+        guard uploadWakeup == nil else { return }
+        while !uploadTurns.isEmpty {
+            let key = uploadTurns.removeFirst()
+            guard let peer = peers[key], let request = peer.dequeueUpload() else { continue }
+            if let wait = BandwidthLimit.take(request.length, from: uploadLimits) {
+                peer.requeueUpload(request)
+                uploadTurns.insert(key, at: 0)
+                uploadWakeup = loop.scheduleTask(in: .nanoseconds(Int64(wait * 1e9))) { [self] in
+                    uploadWakeup = nil
+                    pumpUploads()
+                }
+                return
+            }
+            read(request, for: peer)
+            if peer.hasQueuedUploads { uploadTurns.append(key) }
+        }
+    }
+
+    private func read(_ request: BlockRequest, for peer: Peer) {
         let storage = self.storage
         let allocator = peer.channel.allocator
+        let key = peer.key
         // Read straight into the buffer that goes to the channel.
         threadPool.runIfActive(eventLoop: loop) { () throws -> ByteBuffer in
             var buffer = allocator.buffer(capacity: request.length)
@@ -451,8 +621,8 @@ public final class TorrentSession: @unchecked Sendable {
             }
             return buffer
         }.whenComplete { [self] result in
-            // Still wanted (not cancelled, peer still here)?
-            guard let current = peers[peer.key], current === peer, peer.pendingUploads.remove(request) != nil else { return }
+            // Still wanted (not cancelled, peer still here; keys are never reused)?
+            guard let peer = peers[key], peer.pendingUploads.remove(request) != nil else { return }
             switch result {
             case .success(let data):
                 let now = clock()
@@ -466,6 +636,146 @@ public final class TorrentSession: @unchecked Sendable {
                 logger.error("read failed", metadata: ["event": "storage.read_failed", "error": .string("\(error)")])
             }
         }
+    }
+
+    // MARK: Choking
+
+    /// Between evaluations: fills free slots, chokes nobody for rate.
+    private func updateChoking() {
+        apply(choker.update(chokeCandidates(), now: clock(), using: &random))
+    }
+
+    private func rechoke() {
+        apply(choker.rechoke(chokeCandidates(), now: clock(), using: &random))
+    }
+
+    /// Ranked by what they give us while we leech, by what they take while
+    /// we seed.
+    private func chokeCandidates() -> [Choker.Candidate] {
+        let now = clock()
+        let seeding = phase == .seeding
+        return peers.values.map { peer in
+            Choker.Candidate(key: peer.key, isInterested: peer.peerInterested,
+                             rate: seeding ? peer.up.rate(now: now) : peer.down.rate(now: now))
+        }
+    }
+
+    private func apply(_ unchoked: Set<PiecePicker.PeerKey>) {
+        for peer in peers.values {
+            let choke = !unchoked.contains(peer.key)
+            guard choke != peer.amChoking else { continue }
+            peer.amChoking = choke
+            if choke { peer.discardUploads() }
+            send(choke ? .choke : .unchoke, to: peer)
+            flush(peer)
+        }
+    }
+
+    // MARK: Super-seeding
+
+    /// Seeding under an upload limit: the seeder's bandwidth is what the
+    /// swarm lacks, so each piece should leave it once.
+    private var isSuperSeeding: Bool {
+        phase == .seeding && configuration.superSeeding && uploadLimits.contains { !$0.isUnlimited }
+    }
+
+    /// Keeps a window of pieces revealed to `peer` that it does not have
+    /// yet, choosing pieces revealed to nobody first, then the least
+    /// revealed ones.
+    private func reveal(to peer: Peer) {
+        guard var revealed = peer.revealed else { return }
+        let window = max(2, configuration.revealWindowBytes / geometry.pieceLength)
+        var outstanding = 0
+        for piece in 0..<geometry.pieceCount where revealed[piece] && !peer.has[piece] { outstanding += 1 }
+        var chosen: [Int] = []
+        while outstanding + chosen.count < window, revealCursor < revealOrder.count {
+            let piece = revealOrder[revealCursor]
+            revealCursor += 1
+            if !peer.has[piece], !revealed[piece] { chosen.append(piece) }
+        }
+        if outstanding + chosen.count < window {
+            let rest = (0..<geometry.pieceCount).filter { !peer.has[$0] && !revealed[$0] && !chosen.contains($0) }
+                .shuffled(using: &random).sorted { revealCount[$0] < revealCount[$1] }
+            chosen += rest.prefix(window - outstanding - chosen.count)
+        }
+        for piece in chosen {
+            revealed[piece] = true
+            revealCount[piece] += 1
+            send(.have(piece: piece), to: peer)
+        }
+        peer.revealed = revealed
+        if !chosen.isEmpty { flush(peer) }
+    }
+
+    /// Leaving super-seeding (the limit was lifted): every peer hears about
+    /// every piece.
+    private func revealEverything() {
+        for peer in peers.values {
+            guard let revealed = peer.revealed else { continue }
+            for piece in 0..<geometry.pieceCount where !revealed[piece] && picker.have[piece] {
+                send(.have(piece: piece), to: peer)
+            }
+            peer.revealed = nil
+            flush(peer)
+        }
+    }
+
+    // MARK: Wait thresholds
+
+    /// The original's "wait for N seeders and M leechers": counted from the
+    /// tracker's reply and from connected peers, whichever says more.
+    private func checkSwarmThresholds() {
+        guard waitingForSwarm else { return }
+        guard phase == .downloading else {
+            waitingForSwarm = false
+            return
+        }
+        let connectedSeeders = peers.values.filter { $0.has.isComplete }.count
+        let seeders = max(trackerSeeders, connectedSeeders)
+        // The tracker counts us among its leechers.
+        let leechers = max(max(0, trackerLeechers - 1), peers.count - connectedSeeders)
+        if seeders >= configuration.waitSeeders, leechers >= configuration.waitLeechers {
+            waitingForSwarm = false
+            logger.info("swarm ready, requesting pieces", metadata: [
+                "event": "swarm.ready", "seeders": .stringConvertible(seeders), "leechers": .stringConvertible(leechers),
+            ])
+            fillAll()
+        } else if lastWaitReport.map({ $0 != (seeders, leechers) }) ?? true {
+            lastWaitReport = (seeders, leechers)
+            logger.info("waiting for the swarm", metadata: [
+                "event": "swarm.waiting",
+                "seeders": .string("\(seeders)/\(configuration.waitSeeders)"),
+                "leechers": .string("\(leechers)/\(configuration.waitLeechers)"),
+            ])
+        }
+    }
+
+    // MARK: Resume state
+
+    /// Records the verified pieces: data flushed first, then the state
+    /// written crash-safely, so it never claims a piece not on disk.
+    private func saveResume() -> EventLoopFuture<Void> {
+        guard let path = configuration.resumePath, resumeDirty, !resumeSaving, !storage.isFinished else {
+            return loop.makeSucceededVoidFuture()
+        }
+        resumeDirty = false
+        resumeSaving = true
+        lastResumeSave = clock()
+        let have = picker.have
+        let storage = self.storage
+        let infoHash = metainfo.infoHash
+        return threadPool.runIfActive(eventLoop: loop) { () throws -> Void in
+            try storage.flush()
+            try ResumeState(infoHash: infoHash, have: have, files: storage.fileStamps()).save(toPath: path)
+        }.flatMapErrorThrowing { [self] error in
+            resumeDirty = true
+            logger.warning("cannot save resume state", metadata: ["event": "resume.save_failed", "error": .string("\(error)")])
+        }.always { [self] _ in resumeSaving = false }
+    }
+
+    private func removeResume() {
+        guard let path = configuration.resumePath else { return }
+        threadPool.submit { _ in _ = unlink(path) }
     }
 
     // MARK: Housekeeping
@@ -482,6 +792,12 @@ public final class TorrentSession: @unchecked Sendable {
                 peer.inFlight[request] = nil
                 picker.release(request, of: peer.key)
             }
+            for request in stale { peer.released.insert(request) }
+            if !peer.inFlight.isEmpty, !stale.isEmpty, now - peer.lastBlock > configuration.requestTimeout {
+                drop(peer, reason: "stalled: unchoked us but sends nothing", event: "peer.stalled")
+                continue
+            }
+            if peer.released.count > 4 * configuration.maxPipeline { peer.released.removeAll() }
             if now - peer.lastReceived > configuration.idleTimeout {
                 logger.debug("peer idle, disconnecting", metadata: ["event": "peer.idle", "peer": .string(peer.name)])
                 peer.channel.close(promise: nil)
@@ -492,6 +808,8 @@ public final class TorrentSession: @unchecked Sendable {
                 flush(peer)
             }
         }
+        if choker.isRechokeDue(now: now) { rechoke() }
+        if resumeDirty, now - lastResumeSave >= configuration.resumeSaveInterval { _ = saveResume() }
         connectMore()
         fillAll()
     }

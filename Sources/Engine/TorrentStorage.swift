@@ -214,7 +214,8 @@ public final class TorrentStorage: Sendable {
         }
     }
 
-    private func path(of index: Int) -> String {
+    /// Where file `index` is now.
+    func path(of index: Int) -> String {
         path(of: index, root: state.withLock { $0.root })
     }
 

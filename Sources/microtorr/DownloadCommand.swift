@@ -33,6 +33,18 @@ struct DownloadCommand: AsyncParsableCommand {
     @Option(name: [.customShort("p"), .customLong("port")], help: "Port to listen on for peers (default: any free port).")
     var port: Int = 0
 
+    @Option(name: [.customShort("u"), .customLong("upload-limit")], help: "Upload limit in kB/s (1 kB = 1000 bytes; 0 = unlimited).")
+    var uploadLimit = 0
+
+    @Option(name: [.customShort("d"), .customLong("download-limit")], help: "Download limit in kB/s (1 kB = 1000 bytes; 0 = unlimited).")
+    var downloadLimit = 0
+
+    @Option(name: .customLong("wait-seeders"), help: "Request nothing until the swarm has this many seeders.")
+    var waitSeeders = 1
+
+    @Option(name: .customLong("wait-leechers"), help: "Request nothing until the swarm has this many other leechers.")
+    var waitLeechers = 0
+
     @Option(name: .customLong("peer"), help: "Connect to this peer (HOST:PORT); may repeat.")
     var peers: [String] = []
 
@@ -49,6 +61,8 @@ struct DownloadCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0-65535") }
+        guard uploadLimit >= 0, downloadLimit >= 0 else { throw ValidationError("rate limits must be 0 (unlimited) or more kB/s") }
+        guard waitSeeders >= 0, waitLeechers >= 0 else { throw ValidationError("--wait-seeders and --wait-leechers must be 0 or more") }
         for peer in peers where PeerEndpoint(peer) == nil {
             throw ValidationError("--peer \(peer): expected IP:PORT (e.g. 127.0.0.1:6881 or [::1]:6881)")
         }
@@ -80,7 +94,15 @@ struct DownloadCommand: AsyncParsableCommand {
         }
         let adopted = seedPath == nil && storage.adoptExistingFinalData()
         var have = Bitfield(count: metainfo.info.pieceCount)
-        if seedPath != nil || adopted || FileManager.default.fileExists(atPath: storage.currentRoot) {
+        // Verified pieces of an interrupted download, trusted while the
+        // `.part` data has the size and time recorded with them.
+        let resumePath = seedPath == nil ? "\(output)/.microtorr-\(metainfo.infoHash.hex).resume" : nil
+        if !adopted, let resumePath, let state = ResumeState.load(fromPath: resumePath, for: storage, infoHash: metainfo.infoHash) {
+            have = state.have
+            logger.info("resumed", metadata: [
+                "event": "download.resumed", "pieces": .stringConvertible(have.setCount), "of": .stringConvertible(have.count),
+            ])
+        } else if seedPath != nil || adopted || FileManager.default.fileExists(atPath: storage.currentRoot) {
             have = await Self.verify(storage)
             if (seedPath != nil || adopted) && !have.isComplete {
                 let bad = have.count - have.setCount
@@ -97,9 +119,13 @@ struct DownloadCommand: AsyncParsableCommand {
         let directory = SessionDirectory()
         var sessionConfiguration = SessionConfiguration()
         sessionConfiguration.maxPeers = maxPeers
+        sessionConfiguration.waitSeeders = waitSeeders
+        sessionConfiguration.waitLeechers = waitLeechers
+        sessionConfiguration.resumePath = resumePath
         let peerID = PeerID.random()
         let session = TorrentSession(metainfo: metainfo, storage: storage, peerID: peerID, configuration: sessionConfiguration,
                                      loop: group.next(), logger: logger)
+        session.setLimits(uploadBytesPerSecond: Double(uploadLimit) * 1000, downloadBytesPerSecond: Double(downloadLimit) * 1000)
         directory.add(session)
         let connector = PeerConnector(localAddress: interface == nil ? nil : try? SocketAddress(ipAddress: bindAddress, port: 0))
         session.start(have: have, connector: connector)
@@ -121,7 +147,10 @@ struct DownloadCommand: AsyncParsableCommand {
                 let snapshot = session.snapshot
                 return .init(uploaded: snapshot.uploaded, downloaded: snapshot.downloaded, left: snapshot.left)
             },
-            onResponse: { response in session.addPeers(response.peers) })
+            onResponse: { response in
+                session.trackerReported(complete: response.complete, incomplete: response.incomplete)
+                session.addPeers(response.peers)
+            })
         let announcing = Task { if await announcer.hasTrackers { await announcer.run() } }
         let started = Date()
         let display = ProgressDisplay(bar: ProgressBar(total: metainfo.info.totalLength, label: metainfo.info.name.escapingControlCharacters)) {

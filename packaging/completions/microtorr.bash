@@ -299,7 +299,7 @@ _microtorr_download() {
     repeating_flags=()
     non_repeating_flags=(--exit-on-complete --version -h --help)
     repeating_options=(--peer)
-    non_repeating_options=(-s --seed -o --output -i --interface -p --port --tracker --max-peers -v --verbosity --log-format)
+    non_repeating_options=(-s --seed -o --output -i --interface -p --port -u --upload-limit -d --download-limit --wait-seeders --wait-leechers --tracker --max-peers -v --verbosity --log-format)
     __microtorr_offer_flags_options 1
 
     # Offer option value completions
@@ -316,6 +316,18 @@ _microtorr_download() {
         return
         ;;
     '-p'|'--port')
+        return
+        ;;
+    '-u'|'--upload-limit')
+        return
+        ;;
+    '-d'|'--download-limit')
+        return
+        ;;
+    '--wait-seeders')
+        return
+        ;;
+    '--wait-leechers')
         return
         ;;
     '--peer')
