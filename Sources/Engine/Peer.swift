@@ -12,6 +12,10 @@ final class Peer {
     let outbound: Bool
     let connectedAt: Double
     var has: Bitfield
+    /// It speaks the extension protocol (BEP 10).
+    let supportsExtensions: Bool
+    /// It said it only uploads (BEP 21): a seeder whatever its `have`s show.
+    var uploadOnly = false
     var amChoking = true
     var amInterested = false
     var peerChoking = true
@@ -44,8 +48,10 @@ final class Peer {
     /// Blocks it sent that nobody asked for.
     var unrequestedBlocks = 0
 
-    init(key: PiecePicker.PeerKey, channel: any Channel, endpoint: PeerEndpoint?, remoteID: [UInt8], outbound: Bool, now: Double, pieceCount: Int) {
+    init(key: PiecePicker.PeerKey, channel: any Channel, endpoint: PeerEndpoint?, remoteID: [UInt8], outbound: Bool, now: Double, pieceCount: Int,
+         supportsExtensions: Bool = false) {
         self.key = key
+        self.supportsExtensions = supportsExtensions
         self.channel = channel
         self.endpoint = endpoint
         self.remoteID = remoteID
@@ -57,6 +63,8 @@ final class Peer {
         self.lastBlock = now
         self.redundantUpdated = now
     }
+
+    var isSeed: Bool { has.isComplete || uploadOnly }
 
     var name: String { endpoint?.description ?? "peer#\(key)" }
 

@@ -88,7 +88,9 @@ final class PeerConnectionHandler: ChannelInboundHandler {
     }
 
     private static func handshake(for session: TorrentSession) -> Handshake {
-        Handshake(infoHash: session.metainfo.infoHash, peerID: session.peerID.bytes)
+        var handshake = Handshake(infoHash: session.metainfo.infoHash, peerID: session.peerID.bytes)
+        handshake.supportsExtensions = true
+        return handshake
     }
 }
 

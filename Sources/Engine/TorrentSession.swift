@@ -238,15 +238,17 @@ public final class TorrentSession: @unchecked Sendable {
         let key = nextKey
         nextKey += 1
         let peer = Peer(key: key, channel: channel, endpoint: endpoint, remoteID: handshake.peerID, outbound: outbound, now: clock(),
-                        pieceCount: geometry.pieceCount)
+                        pieceCount: geometry.pieceCount, supportsExtensions: handshake.supportsExtensions)
         peers[key] = peer
         keys[ObjectIdentifier(channel)] = key
         logger.debug("peer connected", metadata: ["event": "peer.connected", "peer": .string(peer.name), "client": .string(peer.client)])
         if isSuperSeeding {
             peer.revealed = Bitfield(count: geometry.pieceCount)
+            reveal(to: peer)
         } else if !picker.have.isEmpty {
             send(.bitfield(picker.have), to: peer)
         }
+        if peer.supportsExtensions { sendExtensionHandshake(to: peer) }
         flush(peer)
         checkSwarmThresholds()
     }
@@ -287,7 +289,7 @@ public final class TorrentSession: @unchecked Sendable {
             picker.peerGot(piece: piece)
             if peer.revealed != nil { reveal(to: peer) }
             updateInterest(peer)
-            if peer.has.isComplete { checkSwarmThresholds() }
+            if peer.isSeed { checkSwarmThresholds() }
             fill(peer)
         case .bitfield(let bitfield):
             redundant = !peer.has.isEmpty
@@ -304,12 +306,27 @@ public final class TorrentSession: @unchecked Sendable {
             redundant = peer.pendingUploads.remove(request) == nil
         case .piece(let piece, let offset, let data):
             accept(BlockRequest(piece: piece, offset: offset, length: data.readableBytes), data: data, from: peer, now: now)
+        case .extended(id: 0, let payload):
+            guard let handshake = ExtensionHandshake(payload: payload) else {
+                drop(peer, reason: "malformed extension handshake", event: "peer.malformed")
+                return
+            }
+            peer.uploadOnly = handshake.uploadOnly
+            if peer.uploadOnly { checkSwarmThresholds() }
+        case .extended:
+            redundant = true  // we offered no extension messages
         }
         if redundant, peer.noteRedundant(now: now, limit: configuration.maxRedundantBurst) {
             drop(peer, reason: "flooding with redundant messages", event: "peer.flooding")
             return
         }
         flush(peer)
+    }
+
+    /// BEP 10: tells the peer whether we only upload (BEP 21), so a
+    /// super-seeding seeder still counts as a seeder.
+    private func sendExtensionHandshake(to peer: Peer) {
+        send(.extended(id: 0, payload: ExtensionHandshake(uploadOnly: phase == .seeding).encoded()), to: peer)
     }
 
     /// Disconnects a misbehaving peer, saying why.
@@ -550,9 +567,10 @@ public final class TorrentSession: @unchecked Sendable {
                 ])
                 for peer in peers.values {
                     updateInterest(peer)
+                    if peer.supportsExtensions { sendExtensionHandshake(to: peer) }
                     flush(peer)
                     // Two seeders have nothing to trade.
-                    if peer.has.isComplete { peer.channel.close(promise: nil) }
+                    if peer.isSeed { peer.channel.close(promise: nil) }
                 }
                 updateSnapshot()
                 fireCompletion()
@@ -730,7 +748,7 @@ public final class TorrentSession: @unchecked Sendable {
             waitingForSwarm = false
             return
         }
-        let connectedSeeders = peers.values.filter { $0.has.isComplete }.count
+        let connectedSeeders = peers.values.filter(\.isSeed).count
         let seeders = max(trackerSeeders, connectedSeeders)
         // The tracker counts us among its leechers.
         let leechers = max(max(0, trackerLeechers - 1), peers.count - connectedSeeders)
@@ -793,7 +811,7 @@ public final class TorrentSession: @unchecked Sendable {
                 picker.release(request, of: peer.key)
             }
             for request in stale { peer.released.insert(request) }
-            if !peer.inFlight.isEmpty, !stale.isEmpty, now - peer.lastBlock > configuration.requestTimeout {
+            if !stale.isEmpty, now - peer.lastBlock > configuration.requestTimeout {
                 drop(peer, reason: "stalled: unchoked us but sends nothing", event: "peer.stalled")
                 continue
             }
@@ -830,7 +848,7 @@ public final class TorrentSession: @unchecked Sendable {
 
     private func updateSnapshot() {
         let now = clock()
-        let seeders = peers.values.filter { $0.has.isComplete }.count
+        let seeders = peers.values.filter(\.isSeed).count
         let snapshot = SessionSnapshot(
             downloaded: downloaded, uploaded: uploaded,
             left: picker.isComplete ? 0 : geometry.totalLength - Int64(picker.verifiedCount) * Int64(geometry.pieceLength),

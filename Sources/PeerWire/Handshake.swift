@@ -16,4 +16,10 @@ public struct Handshake: Hashable, Sendable {
         self.peerID = peerID
         self.reserved = reserved
     }
+
+    /// Reserved bit 20 (byte 5, 0x10): the extension protocol (BEP 10).
+    public var supportsExtensions: Bool {
+        get { reserved[5] & 0x10 != 0 }
+        set { reserved[5] = newValue ? reserved[5] | 0x10 : reserved[5] & ~0x10 }
+    }
 }

@@ -27,10 +27,14 @@ public enum PeerMessage: Hashable, Sendable {
     /// Block data; a `ByteBuffer` slice of the received bytes, not a copy.
     case piece(piece: Int, offset: Int, data: ByteBuffer)
     case cancel(BlockRequest)
+    /// An extension protocol message (BEP 10): `id` 0 is the extension
+    /// handshake, a bencoded dictionary; other ids are what we announced.
+    case extended(id: UInt8, payload: [UInt8])
 
     /// Message ids on the wire.
     enum ID: UInt8 {
         case choke = 0, unchoke, interested, notInterested, have, bitfield, request, piece, cancel
+        case extended = 20
     }
 }
 

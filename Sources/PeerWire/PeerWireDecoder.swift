@@ -127,12 +127,17 @@ public struct PeerWireDecoder: ByteToMessageDecoder {
             guard piece < geometry.pieceCount else { throw PeerWireError.pieceIndexOutOfRange(piece) }
             guard geometry.contains(request) else { throw PeerWireError.blockOutOfRange(request) }
             message = .piece(piece: piece, offset: offset, data: body)
+        case .extended?:
+            guard length >= 2 else { throw PeerWireError.malformedMessage(id: id, length: length) }
+            let extensionID = body.readInteger(as: UInt8.self)!
+            message = .extended(id: extensionID, payload: body.readBytes(length: body.readableBytes)!)
         case nil:
             // Unknown ids (extensions we did not negotiate) are skipped.
             state = .messages(geometry, sawMessage: true)
             return .continue
         }
-        state = .messages(geometry, sawMessage: true)
+        // BEP 10's handshake may come before the bitfield (libtorrent does that).
+        if case .extended = message {} else { state = .messages(geometry, sawMessage: true) }
         context.fireChannelRead(wrapInboundOut(.message(message)))
         return .continue
     }

@@ -59,6 +59,11 @@ public struct PeerWireEncoder: MessageToByteEncoder {
         case .piece(let piece, let offset, let data):
             pieceHeader(piece: piece, offset: offset, length: data.readableBytes, to: &out)
             out.writeImmutableBuffer(data)
+        case .extended(let id, let payload):
+            out.writeInteger(UInt32(2 + payload.count))
+            out.writeInteger(PeerMessage.ID.extended.rawValue)
+            out.writeInteger(id)
+            out.writeBytes(payload)
         }
     }
 }

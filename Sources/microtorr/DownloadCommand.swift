@@ -57,6 +57,10 @@ struct DownloadCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-peers"), help: "Most peer connections.")
     var maxPeers = 50
 
+    /// For tests of stalled peers; the default suits real swarms.
+    @Option(name: .customLong("request-timeout"), help: .hidden)
+    var requestTimeout = 20.0
+
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
@@ -119,6 +123,7 @@ struct DownloadCommand: AsyncParsableCommand {
         let directory = SessionDirectory()
         var sessionConfiguration = SessionConfiguration()
         sessionConfiguration.maxPeers = maxPeers
+        sessionConfiguration.requestTimeout = requestTimeout
         sessionConfiguration.waitSeeders = waitSeeders
         sessionConfiguration.waitLeechers = waitLeechers
         sessionConfiguration.resumePath = resumePath

@@ -4,6 +4,9 @@
 bad_peer.py TORRENT DATA PORT MODE
   MODE corrupt   answers every request, with one byte flipped in each block
   MODE unasked   sends blocks nobody requested as soon as it is unchoked
+  MODE stall     unchokes, takes requests, never answers them
+  MODE flood     answers requests correctly, but first sends the same
+                 `have` message 20 000 times
 Serves connections until killed; prints "ready" when listening.
 """
 import hashlib
@@ -61,6 +64,9 @@ def serve(conn, info_hash, pieces, piece_len, content, mode):
             bitfield[i // 8] |= 0x80 >> (i % 8)
         conn.sendall(struct.pack(">IB", 1 + len(bitfield), 5) + bytes(bitfield))
         conn.sendall(struct.pack(">IB", 1, 1))  # unchoke
+        if mode == "flood":
+            have = struct.pack(">IBI", 5, 4, 0)
+            conn.sendall(have * 20000)
         if mode == "unasked":
             for piece in range(count):
                 block = content[piece * piece_len:piece * piece_len + 16384]
@@ -70,7 +76,7 @@ def serve(conn, info_hash, pieces, piece_len, content, mode):
             if length == 0:
                 continue
             body = recv_exact(conn, length)
-            if body[0] == 6:
+            if body[0] == 6 and mode != "stall":
                 piece, offset, size = struct.unpack(">III", body[1:13])
                 start = piece * piece_len + offset
                 block = bytearray(content[start:start + size])

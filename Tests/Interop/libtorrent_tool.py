@@ -11,14 +11,16 @@ swarm TORRENT SEED_DIR LEECH_DIR [SECONDS]
                              into LEECH_DIR, finding each other only through
                              the torrent's tracker; print a JSON report once
                              the leecher has every piece on disk.
-seed TORRENT DATA_ROOT PORT [announce]
+seed TORRENT DATA_ROOT PORT [announce|progress]
                              seed DATA_ROOT on 127.0.0.1:PORT until killed
                              (prints "ready" once the data is checked); with
                              "announce" it also announces to the torrent's
-                             trackers.
+                             trackers, with "progress" it prints
+                             "up SECONDS BYTES" (payload sent) 4 times a second.
 leech TORRENT OUT_DIR PEER [SECONDS]
                              download into OUT_DIR from PEER (IP:PORT) only,
-                             flush, and print a JSON report.
+                             flush, and print a JSON report with "samples":
+                             [seconds, payload bytes received] 4 times a second.
 recheck TORRENT DATA_ROOT    add TORRENT to a libtorrent session over the data
                              and let libtorrent itself verify every piece;
                              print {"verified": N, "pieces": M}.
@@ -138,8 +140,12 @@ def seed(torrent, data_root, port, mode="quiet"):
     while time.time() < deadline and not handle.status().is_seeding:
         time.sleep(0.05)
     print("ready" if handle.status().is_seeding else "not-seeding", flush=True)
+    start = time.time()
     while True:
-        time.sleep(1)
+        time.sleep(0.25)
+        if mode == "progress":
+            # Payload bytes sent so far, for rate measurements.
+            print(f"up {time.time() - start:.3f} {handle.status().total_payload_upload}", flush=True)
 
 
 def leech(torrent, out_dir, peer, seconds="120"):
@@ -153,10 +159,13 @@ def leech(torrent, out_dir, peer, seconds="120"):
     handle.connect_peer((host, int(port)))
     start = time.time()
     deadline = start + float(seconds)
+    samples = []
     while time.time() < deadline and not handle.status().is_seeding:
         if not handle.status().num_peers:
             handle.connect_peer((host, int(port)))
         time.sleep(0.05)
+        if not samples or time.time() - start - samples[-1][0] >= 0.25:
+            samples.append((round(time.time() - start, 3), handle.status().total_payload_download))
     finished = handle.status().is_seeding
     elapsed = time.time() - start
     handle.flush_cache()
@@ -167,7 +176,7 @@ def leech(torrent, out_dir, peer, seconds="120"):
             if isinstance(alert, lt.cache_flushed_alert):
                 flushed = True
         time.sleep(0.02)
-    print(json.dumps({"finished": finished, "flushed": flushed, "seconds": round(elapsed, 3)}))
+    print(json.dumps({"finished": finished, "flushed": flushed, "seconds": round(elapsed, 3), "samples": samples}))
 
 
 def swarm(torrent, seed_dir, leech_dir, seconds="60"):

@@ -6,42 +6,21 @@ import Testing
 /// in both directions, several of our own leechers, and a corrupting peer.
 @Suite("Download and seed")
 struct DownloadTests {
-    private func makeTorrent(_ directory: TemporaryDirectory, target: String, tracker: String? = nil) throws -> String {
-        var arguments = ["create", target, "-o", "t.mtorrent", "--piece-length", "32K", "-v", "0"]
-        if let tracker { arguments += ["-t", tracker] }
-        let created = try ProcessRunner.microtorr(arguments, in: directory.path)
-        #expect(created.status == 0, "\(created.stderr)")
-        return "t.mtorrent"
-    }
-
-    private func waitForLine(_ process: BackgroundProcess, _ text: String, timeout: TimeInterval = 60) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if process.stdout.contains(text) { return true }
-            usleep(50_000)
-        }
-        return false
-    }
-
-    private func same(_ a: String, _ b: String) throws -> Bool {
-        try Data(contentsOf: URL(fileURLWithPath: a)) == Data(contentsOf: URL(fileURLWithPath: b))
-    }
-
     @Test func ourLeecherFromALibtorrentSeeder() throws {
         let directory = TemporaryDirectory()
         try directory.randomFile("seed/data.bin", size: 5_000_000)
         try FileManager.default.createDirectory(atPath: "\(directory.path)/out", withIntermediateDirectories: true)
-        let torrent = try makeTorrent(directory, target: "seed/data.bin")
+        let torrent = try Fixtures.makeTorrent(directory, target: "seed/data.bin")
         let port = BackgroundProcess.freePort()
         let seeder = try BackgroundProcess("/usr/bin/python3",
             ["\(ProcessRunner.repositoryRoot)/Tests/Interop/libtorrent_tool.py", "seed", torrent, "seed", "\(port)"], in: directory.path)
         defer { seeder.stop(signal: SIGKILL) }
-        #expect(waitForLine(seeder, "ready"), "\(seeder.stderr)")
+        #expect(seeder.waitForOutput("ready"), "\(seeder.stderr)")
         let result = try ProcessRunner.microtorr(
             ["download", torrent, "-o", "out", "--peer", "127.0.0.1:\(port)", "--exit-on-complete", "--log-format", "json"],
             in: directory.path)
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(try same("\(directory.path)/seed/data.bin", "\(directory.path)/out/data.bin"))
+        #expect(try Fixtures.same("\(directory.path)/seed/data.bin", "\(directory.path)/out/data.bin"))
         #expect(!FileManager.default.fileExists(atPath: "\(directory.path)/out/data.bin.part"))
         #expect(result.stdout.contains("LT 2080"))  // libtorrent 2.0.8, from its peer id
         #expect(result.stderr.contains("\"event\":\"download.completed\""))
@@ -51,7 +30,7 @@ struct DownloadTests {
         let directory = TemporaryDirectory()
         try directory.randomFile("seed/data.bin", size: 5_000_000)
         try FileManager.default.createDirectory(atPath: "\(directory.path)/out", withIntermediateDirectories: true)
-        let torrent = try makeTorrent(directory, target: "seed/data.bin")
+        let torrent = try Fixtures.makeTorrent(directory, target: "seed/data.bin")
         let port = BackgroundProcess.freePort()
         let seeder = try BackgroundProcess(ProcessRunner.microtorr,
             ["download", torrent, "-s", "seed/data.bin", "-p", "\(port)", "--log-format", "json"], in: directory.path)
@@ -60,7 +39,7 @@ struct DownloadTests {
         #expect(result.status == 0, "\(result.stderr)")
         let report = try jsonObject(result.stdout)
         #expect(report["finished"] as? Bool == true && report["flushed"] as? Bool == true)
-        #expect(try same("\(directory.path)/seed/data.bin", "\(directory.path)/out/data.bin"))
+        #expect(try Fixtures.same("\(directory.path)/seed/data.bin", "\(directory.path)/out/data.bin"))
         let stopped = seeder.stop()
         #expect(stopped.status == 0)
         #expect(seeder.stdout.contains("peer statistics"))
@@ -78,7 +57,7 @@ struct DownloadTests {
         let tracker = try BackgroundProcess(ProcessRunner.microtorr, ["tracker", "--listen", "127.0.0.1:\(trackerPort)", "--interval", "2", "-v", "0"])
         defer { tracker.stop() }
         #expect(BackgroundProcess.waitForPort(trackerPort))
-        let torrent = try makeTorrent(directory, target: "seed/album", tracker: "http://127.0.0.1:\(trackerPort)/announce")
+        let torrent = try Fixtures.makeTorrent(directory, target: "seed/album", tracker: "http://127.0.0.1:\(trackerPort)/announce")
         let seeder = try BackgroundProcess(ProcessRunner.microtorr, ["download", torrent, "-s", "seed/album", "--log-format", "json"],
                                            in: directory.path)
         defer { seeder.stop() }
@@ -94,7 +73,7 @@ struct DownloadTests {
             let result = leecher.stop()
             #expect(result.status == 0, "leecher \(index): \(leecher.stderr.suffix(2000))")
             for file in ["a.bin", "sub/b.bin", "c.txt"] {
-                #expect(try same("\(directory.path)/seed/album/\(file)", "\(directory.path)/l\(index)/album/\(file)"))
+                #expect(try Fixtures.same("\(directory.path)/seed/album/\(file)", "\(directory.path)/l\(index)/album/\(file)"))
             }
         }
     }
@@ -105,12 +84,12 @@ struct DownloadTests {
         let directory = TemporaryDirectory()
         try directory.randomFile("seed/data.bin", size: 3_000_000)
         try FileManager.default.createDirectory(atPath: "\(directory.path)/out", withIntermediateDirectories: true)
-        let torrent = try makeTorrent(directory, target: "seed/data.bin")
+        let torrent = try Fixtures.makeTorrent(directory, target: "seed/data.bin")
         let badPort = BackgroundProcess.freePort()
         let bad = try BackgroundProcess("/usr/bin/python3",
             ["\(ProcessRunner.repositoryRoot)/Tests/Interop/bad_peer.py", torrent, "seed/data.bin", "\(badPort)", "corrupt"], in: directory.path)
         defer { bad.stop(signal: SIGKILL) }
-        #expect(waitForLine(bad, "ready"))
+        #expect(bad.waitForOutput("ready"))
         let goodPort = BackgroundProcess.freePort()
         let good = try BackgroundProcess(ProcessRunner.microtorr,
             ["download", torrent, "-s", "seed/data.bin", "-p", "\(goodPort)", "-v", "0"], in: directory.path)
@@ -120,7 +99,7 @@ struct DownloadTests {
             ["download", torrent, "-o", "out", "--peer", "127.0.0.1:\(badPort)", "--peer", "127.0.0.1:\(goodPort)",
              "--exit-on-complete", "--log-format", "json", "-v", "2"], in: directory.path)
         #expect(result.status == 0, "\(result.stderr.suffix(3000))")
-        #expect(try same("\(directory.path)/seed/data.bin", "\(directory.path)/out/data.bin"))
+        #expect(try Fixtures.same("\(directory.path)/seed/data.bin", "\(directory.path)/out/data.bin"))
         #expect(result.stderr.contains("\"event\":\"piece.failed\""))
         let bans = result.stderr.split(separator: "\n").filter { $0.contains("\"event\":\"peer.banned\"") }
         #expect(!bans.isEmpty)
@@ -143,7 +122,7 @@ struct DownloadTests {
             ["tracker", "--listen", "127.0.0.1:\(trackerPort)", "--log-format", "json", "-v", "2"])
         defer { tracker.stop() }
         #expect(BackgroundProcess.waitForPort(trackerPort))
-        let torrent = try makeTorrent(directory, target: "seed/data.bin", tracker: "http://127.0.0.1:\(trackerPort)/announce")
+        let torrent = try Fixtures.makeTorrent(directory, target: "seed/data.bin", tracker: "http://127.0.0.1:\(trackerPort)/announce")
         let seedPort = BackgroundProcess.freePort()
         let seeder = try BackgroundProcess(ProcessRunner.microtorr,
             ["download", torrent, "-s", "seed/data.bin", "-i", "lo", "-p", "\(seedPort)", "-v", "0"], in: directory.path)
@@ -152,7 +131,7 @@ struct DownloadTests {
         let result = try ProcessRunner.microtorr(["download", torrent, "-o", "out", "-i", "lo", "--exit-on-complete", "-v", "0"],
                                                  in: directory.path)
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(try same("\(directory.path)/seed/data.bin", "\(directory.path)/out/data.bin"))
+        #expect(try Fixtures.same("\(directory.path)/seed/data.bin", "\(directory.path)/out/data.bin"))
         // The seeder announced the interface's address and its port.
         #expect(tracker.stderr.contains("\"peer\":\"127.0.0.1:\(seedPort)\""))
         let bad = try ProcessRunner.microtorr(["download", torrent, "-o", "out", "-i", "no-such-interface0"], in: directory.path)
@@ -172,7 +151,7 @@ struct DownloadTests {
     @Test func restartsKeepWhatIsOnDisk() throws {
         let directory = TemporaryDirectory()
         let original = try Data(contentsOf: URL(fileURLWithPath: try directory.randomFile("seed/data.bin", size: 2_000_000)))
-        let torrent = try makeTorrent(directory, target: "seed/data.bin")
+        let torrent = try Fixtures.makeTorrent(directory, target: "seed/data.bin")
         try directory.write(Array(original.prefix(1_000_000)), to: "out/data.bin.part")
         let port = BackgroundProcess.freePort()
         let seeder = try BackgroundProcess(ProcessRunner.microtorr, ["download", torrent, "-s", "seed/data.bin", "-p", "\(port)", "-v", "0"],
@@ -203,7 +182,7 @@ struct DownloadTests {
     @Test func seedingDataThatDoesNotMatchFailsClearly() throws {
         let directory = TemporaryDirectory()
         try directory.randomFile("data.bin", size: 100_000)
-        let torrent = try makeTorrent(directory, target: "data.bin")
+        let torrent = try Fixtures.makeTorrent(directory, target: "data.bin")
         try directory.randomFile("other.bin", size: 100_000)
         let result = try ProcessRunner.microtorr(["download", torrent, "-s", "other.bin"], in: directory.path)
         #expect(result.status == 1)

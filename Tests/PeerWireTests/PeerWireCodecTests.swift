@@ -32,6 +32,7 @@ struct PeerWireCodecTests {
             .cancel(BlockRequest(piece: 9, offset: 0, length: 5000)),
             .piece(piece: 9, offset: 4000, data: ByteBuffer(bytes: [UInt8](repeating: 7, count: 1000))),
             .piece(piece: 0, offset: 0, data: ByteBuffer(bytes: (0..<16384).map { UInt8(truncatingIfNeeded: $0) })),
+            .extended(id: 0, payload: Array("d1:md11:upload_onlyi3eee".utf8)), .extended(id: 3, payload: []),
         ]
     }()
 
@@ -45,7 +46,9 @@ struct PeerWireCodecTests {
     }
 
     @Test func handshakeThenBitfieldDecodeSplitAtEveryByte() throws {
-        let frames: [PeerWireFrame] = [.handshake(Self.handshake), .message(Self.everyMessage[0]), .message(.unchoke)]
+        // An extension handshake may come first (libtorrent sends it before its bitfield).
+        let frames: [PeerWireFrame] = [.handshake(Self.handshake), .message(.extended(id: 0, payload: Array("de".utf8))),
+                                       .message(Self.everyMessage[0]), .message(.unchoke)]
         let bytes = Array(Self.encoded(frames).readableBytesView)
         for split in 0...bytes.count {
             let channel = EmbeddedChannel(handler: ByteToMessageHandler(Self.decoder()))
@@ -62,7 +65,7 @@ struct PeerWireCodecTests {
     @Test func unknownMessageIDsAreSkipped() throws {
         var bytes = Self.encoded([.handshake(Self.handshake)])
         bytes.writeInteger(UInt32(3))
-        bytes.writeBytes([20, 0, 1])  // BEP 10 extended message we did not negotiate
+        bytes.writeBytes([21, 0, 1])  // an id nobody defined (or we did not negotiate)
         var interested = Self.encoded([.message(.interested)])
         bytes.writeBuffer(&interested)
         let channel = EmbeddedChannel(handler: ByteToMessageHandler(Self.decoder()))
@@ -97,6 +100,14 @@ struct PeerWireCodecTests {
         return Array(buffer.readableBytesView)
     }
 
+    @Test func extensionProtocolBitIsReservedBitTwenty() {
+        var handshake = Self.handshake
+        handshake.supportsExtensions = true
+        #expect(handshake.reserved == [0, 0, 0, 0, 0, 0x10, 0, 0])
+        handshake.supportsExtensions = false
+        #expect(handshake.reserved == [UInt8](repeating: 0, count: 8))
+    }
+
     @Test func refusesForeignProtocolsAndTorrentsAtOnce() {
         #expect(violation(Array("GET / HTTP/1.1".utf8), handshake: false) == .badProtocol)
         #expect(violation([19] + Array("BitTorrent protocoX".utf8), handshake: false) == .badProtocol)
@@ -118,6 +129,7 @@ struct PeerWireCodecTests {
         #expect(violation(Self.frame(0, [], extra: [0])) == .malformedMessage(id: 0, length: 2))
         #expect(violation(Self.frame(4, [], extra: [1, 2])) == .malformedMessage(id: 4, length: 3))
         #expect(violation(Self.frame(7, [1, 0])) == .malformedMessage(id: 7, length: 9))
+        #expect(violation(Self.frame(20, [])) == .malformedMessage(id: 20, length: 1))
     }
 
     @Test func bitfieldsMustFitAndComeFirst() {

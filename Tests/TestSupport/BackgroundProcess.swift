@@ -37,6 +37,17 @@ public final class BackgroundProcess: @unchecked Sendable {
     public var stdout: String { (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "" }
     public var stderr: String { (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "" }
 
+    /// Waits up to `timeout` seconds for `text` to appear in its standard
+    /// output (or error, with `inStderr`).
+    public func waitForOutput(_ text: String, inStderr: Bool = false, timeout: TimeInterval = 60) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if (inStderr ? stderr : stdout).contains(text) { return true }
+            usleep(50_000)
+        }
+        return false
+    }
+
     /// Waits up to `timeout` seconds for the process to end by itself.
     public func waitForExit(timeout: TimeInterval) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
