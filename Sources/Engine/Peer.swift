@@ -78,7 +78,7 @@ final class Peer {
     }
 
     func statistics(now: Double) -> PeerStatistics {
-        PeerStatistics(endpoint: name, client: client, downloaded: downloaded, uploaded: uploaded, connectedSeconds: now - connectedAt)
+        PeerStatistics(endpoint: name, client: client, peerID: remoteID, downloaded: downloaded, uploaded: uploaded, connectedSeconds: now - connectedAt)
     }
 
     // MARK: Upload queue

@@ -2,6 +2,8 @@
 public struct PeerStatistics: Sendable, Hashable {
     public var endpoint: String
     public var client: String
+    /// The peer's 20-byte id (tells our own sessions apart in `demo`).
+    public var peerID: [UInt8]
     public var downloaded: Int64
     public var uploaded: Int64
     /// Seconds the peer was connected.

@@ -114,6 +114,15 @@ public final class TorrentSession: @unchecked Sendable {
 
     /// Starts with the pieces already verified on disk.
     public func start(have: Bitfield, connector: PeerConnector) {
+        // Right now, not on the loop: a tracker announce may read it next,
+        // and a leecher must not announce `left=0` (it would be told only
+        // of leechers, as a seeder is).
+        snapshotState.withLock { snapshot in
+            snapshot.left = bytesLeft(have: have)
+            snapshot.pieceCount = geometry.pieceCount
+            snapshot.verifiedPieces = have.setCount
+            snapshot.isComplete = have.isComplete
+        }
         loop.execute { [self] in
             picker = PiecePicker(geometry: geometry, have: have)
             self.connector = connector
@@ -220,8 +229,18 @@ public final class TorrentSession: @unchecked Sendable {
             refusal = "not running"
         } else if handshake.peerID == peerID.bytes {
             refusal = "connected to ourselves"
-        } else if peers.values.contains(where: { $0.remoteID == handshake.peerID }) {
-            refusal = "duplicate peer"
+        } else if let existing = peers.values.first(where: { $0.remoteID == handshake.peerID }) {
+            // Both sides dialled each other at once. Both must keep the same
+            // connection, or each closes the one the other kept: the one
+            // dialled by the side with the greater peer id survives.
+            let keepOurs = !peerID.bytes.lexicographicallyPrecedes(handshake.peerID)
+            if existing.outbound == keepOurs || existing.outbound == outbound {
+                refusal = "duplicate peer"
+            } else {
+                existing.channel.close(promise: nil)
+                detach(existing.channel)
+                refusal = nil
+            }
         } else if let endpoint, banned.contains(BanKey(endpoint)) {
             refusal = "banned"
         } else if peers.count >= configuration.maxPeers {
@@ -851,13 +870,22 @@ public final class TorrentSession: @unchecked Sendable {
         let seeders = peers.values.filter(\.isSeed).count
         let snapshot = SessionSnapshot(
             downloaded: downloaded, uploaded: uploaded,
-            left: picker.isComplete ? 0 : geometry.totalLength - Int64(picker.verifiedCount) * Int64(geometry.pieceLength),
+            left: bytesLeft(have: picker.have),
             verifiedPieces: picker.verifiedCount, pieceCount: geometry.pieceCount,
             peers: peers.count, seeders: seeders, leechers: peers.count - seeders,
             downloadRate: downRate.rate(now: now), uploadRate: upRate.rate(now: now),
             isComplete: phase == .seeding, failedPieces: failedPieces, wasted: wasted,
             error: snapshotState.withLock { $0.error })
         snapshotState.withLock { $0 = snapshot }
+    }
+
+    /// Bytes of the pieces not verified yet (the last piece may be short).
+    private func bytesLeft(have: Bitfield) -> Int64 {
+        var verified = Int64(have.setCount) * Int64(geometry.pieceLength)
+        if geometry.pieceCount > 0, have[geometry.pieceCount - 1] {
+            verified -= Int64(geometry.pieceLength - geometry.length(ofPiece: geometry.pieceCount - 1))
+        }
+        return geometry.totalLength - verified
     }
 
     private func send(_ message: PeerMessage, to peer: Peer) {

@@ -143,20 +143,9 @@ struct DownloadCommand: AsyncParsableCommand {
         }
         session.addPeers(peers.compactMap(PeerEndpoint.init))
 
-        var settings = Announcer.Settings(port: UInt16(listener.port))
-        settings.ip = announcedIP
-        let trackers = tracker.map { [[$0]] } ?? metainfo.trackerTiers
-        let announcer = Announcer(
-            trackers: trackers, infoHash: metainfo.infoHash, peerID: peerID, settings: settings,
-            totals: {
-                let snapshot = session.snapshot
-                return .init(uploaded: snapshot.uploaded, downloaded: snapshot.downloaded, left: snapshot.left)
-            },
-            onResponse: { response in
-                session.trackerReported(complete: response.complete, incomplete: response.incomplete)
-                session.addPeers(response.peers)
-            })
-        let announcing = Task { if await announcer.hasTrackers { await announcer.run() } }
+        let tracked = TrackedSession(session: session, trackers: tracker.map { [[$0]] } ?? metainfo.trackerTiers,
+                                     port: listener.port, ip: announcedIP)
+        tracked.start()
         let started = Date()
         let display = ProgressDisplay(bar: ProgressBar(total: metainfo.info.totalLength, label: metainfo.info.name.escapingControlCharacters)) {
             let snapshot = session.snapshot
@@ -170,7 +159,6 @@ struct DownloadCommand: AsyncParsableCommand {
         let signals = ShutdownSignal.stream()
         let (completions, completion) = AsyncStream.makeStream(of: Void.self)
         session.whenComplete {
-            Task { await announcer.completed() }
             completion.yield()
             completion.finish()
         }
@@ -191,10 +179,7 @@ struct DownloadCommand: AsyncParsableCommand {
             return first
         }
         display?.finish()
-        announcing.cancel()
-        await announcing.value
-        await announcer.stop()
-        try? await session.stop().get()
+        await tracked.stop()
         logger.info("stopped", metadata: [
             "event": "session.stopped", "reason": .string(ended),
             "bytes": .stringConvertible(session.snapshot.downloaded), "uploaded": .stringConvertible(session.snapshot.uploaded),

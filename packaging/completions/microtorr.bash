@@ -173,13 +173,13 @@ _microtorr() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    create|info|tracker|download|completion|help)
+    create|info|tracker|download|demo|completion|help)
         # Offer subcommand argument completions
         "_microtorr_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'create info tracker download completion help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'create info tracker download demo completion help' -- "${cur}"))
         ;;
     esac
 }
@@ -352,6 +352,31 @@ _microtorr_download() {
     case "${positional_number}" in
     1)
         __microtorr_add_completions -o plusdirs -fX '!*.@(mtorrent|torrent)'
+        return
+        ;;
+    esac
+}
+
+_microtorr_demo() {
+    repeating_flags=()
+    non_repeating_flags=(--keep --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--size -u --seeder-rate -v --verbosity --log-format)
+    __microtorr_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--size')
+        return
+        ;;
+    '-u'|'--seeder-rate')
+        return
+        ;;
+    '-v'|'--verbosity')
+        return
+        ;;
+    '--log-format')
+        __microtorr_add_completions -W 'json'$'\n''text'
         return
         ;;
     esac

@@ -54,6 +54,7 @@ _microtorr() {
             'info:Show what a .mtorrent or .torrent file describes.'
             'tracker:Run an HTTP BitTorrent tracker (announce, scrape, Prometheus metrics).'
             'download:Download a torrent (or seed existing data with -s), then seed until interrupted.'
+            'demo:Replay the original walkthrough on loopback: tracker, rate-limited seeder, two cooperating leechers.'
             'completion:Print the shell completion script for bash, zsh or fish.'
             'help:Show subcommand help information.'
         )
@@ -61,7 +62,7 @@ _microtorr() {
         ;;
     arg)
         case "${words[1]}" in
-        create|info|tracker|download|completion|help)
+        create|info|tracker|download|demo|completion|help)
             "_microtorr_${words[1]}" && ret=0
             ;;
         esac
@@ -149,6 +150,23 @@ _microtorr_download() {
         '--tracker[Use this tracker instead of the ones in the file.]:tracker:'
         '--exit-on-complete[Exit once the download is complete instead of seeding.]'
         '--max-peers[Most peer connections.]:max-peers:'
+        '(-v --verbosity)'{-v,--verbosity}'[Verbosity\: 0 quiet, 1 info, 2 debug, 3 trace.]:verbosity:'
+        '--log-format[Log line format\: text or json (default\: text on a terminal, json otherwise).]:log-format:{__microtorr_complete "${___log_format[@]}"}'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_microtorr_demo() {
+    local -i ret=1
+    local -ar ___log_format=('json' 'text')
+    local -ar arg_specs=(
+        '--size[Size of the random file in MB (1 MB = 1 000 000 bytes).]:size:'
+        '(-u --seeder-rate)'{-u,--seeder-rate}'[The seeder'\''s upload limit in kB/s.]:seeder-rate:'
+        '--keep[Keep the temporary directory (its path is printed).]'
         '(-v --verbosity)'{-v,--verbosity}'[Verbosity\: 0 quiet, 1 info, 2 debug, 3 trace.]:verbosity:'
         '--log-format[Log line format\: text or json (default\: text on a terminal, json otherwise).]:log-format:{__microtorr_complete "${___log_format[@]}"}'
         '--version[Show the version.]'
