@@ -41,8 +41,9 @@ public struct SessionConfiguration: Sendable {
     /// Bytes of pieces a super-seeding peer may have revealed but not yet
     /// announced back.
     public var revealWindowBytes = 2 << 20
-    /// Redundant messages (repeated haves, keep-alive storms, requests while
-    /// choked…) tolerated in a burst before a peer is dropped as flooding.
+    /// Redundant messages (repeated haves, keep-alives, repeated choke or
+    /// interest states, unknown extension messages) tolerated in a burst
+    /// before a peer is dropped as flooding; 50 a second are forgiven.
     public var maxRedundantBurst = 500.0
     /// Blocks nobody asked for tolerated before a peer is dropped.
     public var maxUnrequestedBlocks = 4

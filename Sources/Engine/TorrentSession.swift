@@ -320,9 +320,11 @@ public final class TorrentSession: @unchecked Sendable {
             checkSwarmThresholds()
             fill(peer)
         case .request(let request):
-            redundant = !serve(request, to: peer)
+            // Not counted as redundant when refused: requests sent before
+            // our choke arrived are normal, and a pipeline may hold hundreds.
+            serve(request, to: peer)
         case .cancel(let request):
-            redundant = peer.pendingUploads.remove(request) == nil
+            peer.pendingUploads.remove(request)
         case .piece(let piece, let offset, let data):
             accept(BlockRequest(piece: piece, offset: offset, length: data.readableBytes), data: data, from: peer, now: now)
         case .extended(id: 0, let payload):
@@ -611,6 +613,7 @@ public final class TorrentSession: @unchecked Sendable {
 
     /// Queues a peer's request; false if it carried nothing we act on
     /// (choked, a piece we lack, a full queue, a duplicate).
+    @discardableResult
     private func serve(_ request: BlockRequest, to peer: Peer) -> Bool {
         guard !peer.amChoking, picker.have[request.piece], peer.pendingUploads.count < configuration.maxQueuedUploads,
               peer.enqueueUpload(request) else { return false }
