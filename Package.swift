@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "TrackerKit", targets: ["TrackerKit"]),
         .library(name: "PeerWire", targets: ["PeerWire"]),
         .library(name: "Engine", targets: ["Engine"]),
+        .library(name: "Appliance", targets: ["Appliance"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -23,6 +24,17 @@ let package = Package(
     ],
     targets: [
         .target(name: "Bencode"),
+        .systemLibrary(name: "CYAML", path: "Sources/CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        .target(
+            name: "Appliance",
+            dependencies: [
+                "CYAML",
+                "Metainfo",
+                "TrackerKit",
+                "Engine",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "Metainfo",
             dependencies: [
@@ -75,6 +87,7 @@ let package = Package(
                 "TrackerKit",
                 "PeerWire",
                 "Engine",
+                "Appliance",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -84,6 +97,7 @@ let package = Package(
         // Helpers shared by the test targets: temp dirs, running real processes.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "BencodeTests", dependencies: ["Bencode"]),
+        .testTarget(name: "ApplianceTests", dependencies: ["Appliance", "TestSupport"]),
         .testTarget(
             name: "MetainfoTests",
             dependencies: ["Metainfo", "Bencode", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]
