@@ -188,4 +188,44 @@ struct DownloadTests {
         #expect(result.status == 1)
         #expect(result.stderr.contains("does not match the torrent"))
     }
+
+    /// A connection that never sends its handshake is closed after the
+    /// 10 s handshake timeout (it would otherwise hold a slot forever), and
+    /// garbage instead of a handshake is closed at once.
+    @Test func silentAndGarbageConnectionsAreClosed() throws {
+        let directory = TemporaryDirectory()
+        try directory.randomFile("seed/data.bin", size: 100_000)
+        let torrent = try Fixtures.makeTorrent(directory, target: "seed/data.bin")
+        let port = BackgroundProcess.freePort()
+        let seeder = try BackgroundProcess(ProcessRunner.microtorr,
+            ["download", torrent, "-s", "seed/data.bin", "-p", "\(port)", "-v", "0"], in: directory.path)
+        defer { seeder.stop() }
+        #expect(BackgroundProcess.waitForPort(port))
+        /// Seconds until the peer closes `fd` (reads EOF), up to `limit`.
+        func secondsUntilClosed(_ fd: Int32, limit: Double) -> Double? {
+            let started = Date()
+            var timeout = timeval(tv_sec: Int(limit), tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            var byte: UInt8 = 0
+            while Date().timeIntervalSince(started) < limit {
+                let count = read(fd, &byte, 1)
+                if count == 0 || (count < 0 && errno == ECONNRESET) { return Date().timeIntervalSince(started) }
+                if count < 0 { return nil }
+            }
+            return nil
+        }
+        let silent = try #require(BackgroundProcess.connectLoopback(port: port))
+        defer { close(silent) }
+        let closedAfter = try #require(secondsUntilClosed(silent, limit: 20), "a silent connection stayed open")
+        #expect(closedAfter >= 8 && closedAfter <= 15, "closed after \(closedAfter) s")
+
+        let garbage = try #require(BackgroundProcess.connectLoopback(port: port))
+        defer { close(garbage) }
+        let junk = [UInt8](repeating: 0x41, count: 68)
+        _ = junk.withUnsafeBytes { write(garbage, $0.baseAddress, $0.count) }
+        let garbageClosed = try #require(secondsUntilClosed(garbage, limit: 5), "garbage was not refused")
+        #expect(garbageClosed < 2)
+        // The seeder still serves a real peer afterwards.
+        #expect(seeder.process.isRunning)
+    }
 }
