@@ -10,8 +10,10 @@ public struct SessionConfiguration: Sendable {
     /// Seconds of the peer's observed rate to keep in flight.
     public var pipelineSeconds = 0.5
     /// Received bytes waiting to be written before we stop requesting more:
-    /// the network can outrun the disk, and memory must stay flat.
-    public var maxPendingWriteBytes = 16 << 20
+    /// the network can outrun the disk, and memory must stay flat. 2 MiB
+    /// (128 blocks) keeps the disk busy: at 1 GiB on loopback the speed was
+    /// the same as with 16 MiB, the leecher's peak RSS 48 MiB instead of 76.
+    public var maxPendingWriteBytes = 2 << 20
     /// Most queued uploads per peer; beyond, requests are dropped.
     public var maxQueuedUploads = 512
     /// A request unanswered this long goes to another peer; a peer that
