@@ -1,16 +1,6 @@
 # Shared by the benchmark scripts (sourced, not run).
 
-# ensure_packages PKG:CHECK ... — apt-get installs each package whose check
-# command fails.
-ensure_packages() {
-    local missing=() spec
-    for spec in "$@"; do
-        eval "${spec#*:}" >/dev/null 2>&1 || missing+=("${spec%%:*}")
-    done
-    if ((${#missing[@]})); then
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-    fi
-}
+source scripts/ensure-packages.sh
 
 # The release binary, built if needed.
 release_binary() {

@@ -17,11 +17,9 @@ trap 'rm -rf "$work"' EXIT
 
 demo="$("$bin" demo --size "$SIZE_MB" -u "$RATE_KBPS" --keep -v 0)"
 kept="$(sed -n 's/^files kept in //p' <<<"$demo")"
-awk '/complete after/ { for (i = 1; i <= NF; i++) if ($i == "after") s = $(i + 1); r = $NF }
-     /ratio/ { for (i = 1; i <= NF; i++) if ($i == "ratio") print "cooperation.microtorr.ratio: " $(i + 1) }
-     /complete after/ { print "cooperation.microtorr.seconds: " s }' <<<"$demo"
+sed -n 's/^both leechers complete after \([0-9.]*\) s;.*ratio \([0-9.]*\) .*/cooperation.microtorr.seconds: \1\ncooperation.microtorr.ratio: \2/p' <<<"$demo"
 sed -n 's/^seeder sent: .* = \([0-9.]*\)× the file$/cooperation.microtorr.seeder_sent_ratio: \1/p' <<<"$demo"
-sed -n 's/^\(leecher [12]\): .*(\([0-9]*\)% of what it received)$/cooperation.microtorr.\1_from_other_leecher_percent: \2/p' <<<"$demo" | tr ' ' '_' | sed 's/_\([0-9]*\)$/ \1/'
+sed -n 's/^leecher \([12]\): .*(\([0-9]*\)% of what it received)$/cooperation.microtorr.leecher_\1_from_other_leecher_percent: \2/p' <<<"$demo"
 
 # The same file and torrent for libtorrent.
 /usr/bin/python3 Benchmarks/cooperation_libtorrent.py "$kept/demo.mtorrent" "$kept/seeder" "$work" "$((RATE_KBPS * 1000))"

@@ -5,18 +5,14 @@ leechers connected to it and to each other. Prints `name: value` lines.
 
 cooperation_libtorrent.py TORRENT SEED_DIR WORK_DIR RATE
 """
+import os
 import sys
 import time
 
 import libtorrent as lt
 
-
-def session(port):
-    return lt.session({
-        "listen_interfaces": f"127.0.0.1:{port}", "enable_dht": False, "enable_lsd": False,
-        "enable_upnp": False, "enable_natpmp": False, "enable_outgoing_utp": False,
-        "enable_incoming_utp": False, "allow_multiple_connections_per_ip": True,
-    })
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "Interop"))
+from libtorrent_tool import _peer_session as session  # noqa: E402  (the tests' loopback-only settings)
 
 
 def main():

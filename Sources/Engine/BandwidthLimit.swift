@@ -1,5 +1,5 @@
+import Metainfo
 import Synchronization
-import TrackerKit
 
 /// A rate limit shared by whoever must respect it: one per torrent and one
 /// for the whole process, for each direction. Sessions on different event
@@ -10,17 +10,11 @@ public final class BandwidthLimit: Sendable {
     private let clock: @Sendable () -> Double
 
     /// `bytesPerSecond` 0 = unlimited.
-    public init(bytesPerSecond: Double = 0, clock: @escaping @Sendable () -> Double = TrackerService.monotonicSeconds) {
+    public init(bytesPerSecond: Double = 0, clock: @escaping @Sendable () -> Double = MonotonicClock.seconds) {
         self.clock = clock
         self.bucket = Mutex(TokenBucket(rate: bytesPerSecond, now: clock()))
     }
 
-    /// `-u`/`-d` and the YAML's limits are in kB/s, 1 kB = 1000 bytes.
-    public convenience init(kilobytesPerSecond: Int) {
-        self.init(bytesPerSecond: Double(kilobytesPerSecond) * 1000)
-    }
-
-    public var bytesPerSecond: Double { bucket.withLock { $0.rate } }
     public var isUnlimited: Bool { bucket.withLock { $0.isUnlimited } }
 
     public func setRate(bytesPerSecond: Double) {

@@ -31,13 +31,14 @@ final class Peer {
     /// `pendingUploads` were cancelled and are skipped).
     private var uploadQueue: [BlockRequest] = []
     private var uploadHead = 0
+    /// Blocks being read from disk for it.
+    var readsInFlight = 0
     /// Pieces announced to it while super-seeding; nil once it was told
     /// everything we have.
     var revealed: Bitfield?
     var down = RateMeter()
     var up = RateMeter()
     var downloaded: Int64 = 0
-    var uploaded: Int64 = 0
     var lastReceived: Double
     var lastSent: Double
     /// When a requested block last arrived (or it last unchoked us).
@@ -78,7 +79,7 @@ final class Peer {
     }
 
     func statistics(now: Double) -> PeerStatistics {
-        PeerStatistics(endpoint: name, client: client, peerID: remoteID, downloaded: downloaded, uploaded: uploaded, connectedSeconds: now - connectedAt)
+        PeerStatistics(endpoint: name, client: client, peerID: remoteID, downloaded: downloaded, uploaded: up.total, connectedSeconds: now - connectedAt)
     }
 
     // MARK: Upload queue

@@ -70,6 +70,14 @@ final class PeerConnectionHandler: ChannelInboundHandler {
         }
     }
 
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if let session {
+            let channel = context.channel
+            session.loop.execute { session.writabilityChanged(channel) }
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         timeout?.cancel()
         if let session {

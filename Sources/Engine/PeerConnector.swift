@@ -1,4 +1,5 @@
 import Logging
+import Metainfo
 import NIOCore
 import NIOPosix
 import PeerWire
@@ -9,6 +10,10 @@ import TrackerKit
 public struct PeerConnector: Sendable {
     public var localAddress: SocketAddress?
     public var connectTimeout: TimeAmount = .seconds(5)
+    /// Unsent bytes a peer connection may hold before it stops being
+    /// writable (uploads pause): enough blocks to keep a LAN link busy.
+    static let writeBufferWaterMark = ChannelOptions.Types.WriteBufferWaterMark(low: 256 << 10, high: 1 << 20)
+
     public var handshakeTimeout: TimeAmount = .seconds(10)
     let logger: Logger
 
@@ -33,6 +38,7 @@ public struct PeerConnector: Sendable {
         var bootstrap = ClientBootstrap(group: session.loop)
             .connectTimeout(connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.writeBufferWaterMark, value: Self.writeBufferWaterMark)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try PeerConnector.addPeerHandlers(
@@ -55,9 +61,7 @@ public struct PeerConnector: Sendable {
     ) throws {
         let operations = channel.pipeline.syncOperations
         try operations.addHandler(ByteToMessageHandler(PeerWireDecoder(resolve: resolve)))
-        try operations.addHandler(MessageToByteHandler(PeerWireEncoder()))
+        try operations.addHandler(PeerWireWriter())
         try operations.addHandler(PeerConnectionHandler(role: role, handshakeTimeout: handshakeTimeout, logger: logger))
     }
 }
-
-import Metainfo

@@ -211,6 +211,25 @@ public struct PiecePicker: Sendable {
         return blamed
     }
 
+    /// Whether a piece has all its blocks and waits for writes or its hash.
+    public func isVerifying(_ index: Int) -> Bool { verifying.contains(index) }
+
+    /// A received block was not stored (the disk refused it): it is missing
+    /// again, and nobody is blamed — the sender did nothing wrong.
+    public mutating func blockLost(_ request: BlockRequest) {
+        let index = request.offset / Self.blockLength
+        if verifying.remove(request.piece) != nil {
+            let count = blockCount(ofPiece: request.piece)
+            var state = PartialPiece(blocks: [BlockState](repeating: .received, count: count), receivedCount: count)
+            state.contributors = lastContributors.removeValue(forKey: request.piece) ?? []
+            partial[request.piece] = state
+        }
+        guard var state = partial[request.piece], index < state.blocks.count, state.blocks[index] == .received else { return }
+        state.blocks[index] = .missing
+        state.receivedCount -= 1
+        partial[request.piece] = state
+    }
+
     /// Whether `peer` has something we want (for `interested`).
     public func wants(from peerHas: Bitfield) -> Bool {
         for (index, byte) in peerHas.bytes.enumerated() where byte & ~have.bytes[index] != 0 { return true }
@@ -244,7 +263,4 @@ public struct PiecePicker: Sendable {
         state.blocks[index] = rest.isEmpty ? .missing : .requested(rest)
         partial[request.piece] = state
     }
-
-    /// Number of pieces that are had (for progress).
-    public var verifiedCount: Int { have.setCount }
 }

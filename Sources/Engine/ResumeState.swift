@@ -1,25 +1,19 @@
 import Bencode
 import Metainfo
 import PeerWire
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The verified pieces of a download, saved so a restart does not fetch or
-/// hash them again. Trusted only while every data file still has the size
-/// and modification time recorded with it; otherwise the caller re-verifies.
+/// hash them again. Trusted only while every data file is still the one
+/// recorded with it (same inode, size and modification time); otherwise the
+/// caller re-verifies.
 public struct ResumeState: Sendable, Equatable {
-    /// Size and modification time of one data file (nil: not on disk).
-    public struct FileStamp: Sendable, Equatable {
-        public var size: Int64
-        public var modifiedNanoseconds: Int64
-    }
-
     public var infoHash: SHA1Hash
     public var have: Bitfield
-    public var files: [FileStamp?]
+    /// Each file of the torrent as it was when the state was saved (nil: not
+    /// on disk, or a padding file).
+    public var files: [FileSnapshot?]
 
-    public init(infoHash: SHA1Hash, have: Bitfield, files: [FileStamp?]) {
+    public init(infoHash: SHA1Hash, have: Bitfield, files: [FileSnapshot?]) {
         self.infoHash = infoHash
         self.have = have
         self.files = files
@@ -28,10 +22,11 @@ public struct ResumeState: Sendable, Equatable {
     public func encoded() -> [UInt8] {
         let stamps: [Bencode] = files.map { stamp in
             guard let stamp else { return .list([]) }
-            return .list([.integer(stamp.size), .integer(stamp.modifiedNanoseconds)])
+            return .list([.integer(Int64(bitPattern: stamp.device)), .integer(Int64(bitPattern: stamp.inode)),
+                          .integer(stamp.size), .integer(stamp.modifiedNanoseconds)])
         }
         let dictionary: Bencode = [
-            "format": "microtorr-resume-1",
+            "format": "microtorr-resume-2",
             "info_hash": .bytes(infoHash.bytes),
             "piece_count": .integer(Int64(have.count)),
             "pieces": .bytes(have.bytes),
@@ -44,20 +39,19 @@ public struct ResumeState: Sendable, Equatable {
     /// `pieceCount` pieces: a damaged state file means "verify", not "fail".
     public init?(encoded bytes: [UInt8], infoHash: SHA1Hash, pieceCount: Int, fileCount: Int) {
         guard let value = try? BencodeDecoder().decode(bytes),
-              value["format"]?.stringValue == "microtorr-resume-1",
+              value["format"]?.stringValue == "microtorr-resume-2",
               value["info_hash"]?.bytesValue == infoHash.bytes,
               value["piece_count"]?.integerValue == Int64(pieceCount),
               let pieceBytes = value["pieces"]?.bytesValue, let have = Bitfield(bytes: pieceBytes, count: pieceCount),
               let list = value["files"]?.listValue, list.count == fileCount else { return nil }
-        var files: [FileStamp?] = []
+        var files: [FileSnapshot?] = []
         for entry in list {
-            guard let pair = entry.listValue else { return nil }
-            if pair.isEmpty {
-                files.append(nil)
-            } else if pair.count == 2, let size = pair[0].integerValue, let time = pair[1].integerValue {
-                files.append(FileStamp(size: size, modifiedNanoseconds: time))
-            } else {
-                return nil
+            guard let fields = entry.listValue?.compactMap(\.integerValue) else { return nil }
+            switch fields.count {
+            case 0: files.append(nil)
+            case 4: files.append(FileSnapshot(device: UInt64(bitPattern: fields[0]), inode: UInt64(bitPattern: fields[1]),
+                                              size: fields[2], modifiedNanoseconds: fields[3]))
+            default: return nil
             }
         }
         self.init(infoHash: infoHash, have: have, files: files)
@@ -80,15 +74,10 @@ public struct ResumeState: Sendable, Equatable {
 }
 
 extension TorrentStorage {
-    /// Size and modification time of each data file where it is now.
-    public func fileStamps() -> [ResumeState.FileStamp?] {
+    /// Each data file where it is now.
+    public func fileStamps() -> [FileSnapshot?] {
         info.files.indices.map { index in
-            guard !info.files[index].isPadding else { return nil }
-            var status = stat()
-            guard lstat(path(of: index), &status) == 0 else { return nil }
-            return ResumeState.FileStamp(
-                size: Int64(status.st_size),
-                modifiedNanoseconds: Int64(status.st_mtim.tv_sec) * 1_000_000_000 + Int64(status.st_mtim.tv_nsec))
+            info.files[index].isPadding ? nil : FileSnapshot(atPath: path(of: index))
         }
     }
 }

@@ -16,6 +16,10 @@ public struct SessionConfiguration: Sendable {
     public var maxPendingWriteBytes = 2 << 20
     /// Most queued uploads per peer; beyond, requests are dropped.
     public var maxQueuedUploads = 512
+    /// Blocks read from disk for one peer at a time (64 × 16 KiB = 1 MiB);
+    /// with the socket's write-buffer mark this bounds a seeder's memory
+    /// per peer whatever the peer's speed.
+    public var maxReadsInFlight = 64
     /// A request unanswered this long goes to another peer; a peer that
     /// sends no requested block for this long while owing some is dropped.
     public var requestTimeout = 20.0
@@ -23,8 +27,6 @@ public struct SessionConfiguration: Sendable {
     public var idleTimeout = 150.0
     /// Keep-alive when nothing was sent for this long.
     public var keepAliveInterval = 60.0
-    /// Handshake must complete within this.
-    public var handshakeTimeout = 10.0
     /// The original's exploration: share of picks that go to a random peer
     /// rather than the fastest one.
     public var randomPeerShare = 0.1

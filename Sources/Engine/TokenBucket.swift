@@ -24,19 +24,23 @@ public struct TokenBucket: Sendable, Equatable {
 
     public var isUnlimited: Bool { rate == 0 }
 
-    /// Changes the rate, keeping what was earned at the old one.
+    /// Changes the rate, keeping what was earned at the old one (and
+    /// forgiving a debt: the new rate starts from zero, not below).
     public mutating func setRate(_ newRate: Double, now: Double) {
         refill(now: now)
         rate = max(0, newRate)
         capacity = Self.capacity(forRate: rate)
-        tokens = min(tokens, capacity)
+        tokens = min(max(tokens, 0), capacity)
     }
 
-    /// Takes `bytes` if they are available now.
+    /// Takes `bytes` if they are available now. A take larger than the
+    /// burst (a 128 KiB request under a slow limit) goes through once the
+    /// bucket is full and leaves it in debt, so nothing waits forever and
+    /// the long-run rate stays exact.
     public mutating func take(_ bytes: Int, now: Double) -> Bool {
         guard !isUnlimited else { return true }
         refill(now: now)
-        guard tokens >= Double(bytes) else { return false }
+        guard tokens >= min(Double(bytes), capacity) else { return false }
         tokens -= Double(bytes)
         return true
     }
@@ -47,6 +51,8 @@ public struct TokenBucket: Sendable, Equatable {
         refill(now: now)
         tokens = min(capacity, tokens + Double(bytes))
     }
+
+
 
     /// Seconds until `bytes` can be taken (0 if now).
     public mutating func delay(for bytes: Int, now: Double) -> Double {

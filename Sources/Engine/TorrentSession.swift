@@ -33,9 +33,7 @@ public final class TorrentSession: @unchecked Sendable {
     private var history: [PeerStatistics] = []
     private var pendingWrites: [Int: Int] = [:]
     private var pendingWriteBytes = 0
-    private var completeAwaitingWrites: Set<Int> = []
     private var downloaded: Int64 = 0
-    private var uploaded: Int64 = 0
     private var wasted: Int64 = 0
     private var failedPieces = 0
     private var downRate = RateMeter()
@@ -63,7 +61,8 @@ public final class TorrentSession: @unchecked Sendable {
     private var revealCursor = 0
     private var revealCount: [Int] = []
     private var resumeDirty = false
-    private var resumeSaving = false
+    /// The last resume save scheduled: saves run one after another.
+    private var resumeSave: EventLoopFuture<Void>?
     private var lastResumeSave = 0.0
 
     /// This torrent's own limits (the process-wide ones are passed in).
@@ -90,7 +89,7 @@ public final class TorrentSession: @unchecked Sendable {
     public init(
         metainfo: Metainfo, storage: TorrentStorage, peerID: PeerID, configuration: SessionConfiguration = SessionConfiguration(),
         loop: any EventLoop, threadPool: NIOThreadPool = .singleton, logger: Logger = Logger(label: "microtorr.session"),
-        clock: @escaping @Sendable () -> Double = TrackerService.monotonicSeconds,
+        clock: @escaping @Sendable () -> Double = MonotonicClock.seconds,
         globalUploadLimit: BandwidthLimit? = nil, globalDownloadLimit: BandwidthLimit? = nil
     ) {
         self.metainfo = metainfo
@@ -184,6 +183,11 @@ public final class TorrentSession: @unchecked Sendable {
     public func limitsChanged() {
         loop.execute { [self] in
             if !isSuperSeeding { revealEverything() }
+            // Waits computed at the old rates no longer apply.
+            uploadWakeup?.cancel()
+            uploadWakeup = nil
+            downloadWakeup?.cancel()
+            downloadWakeup = nil
             pumpUploads()
             fillAll()
         }
@@ -208,7 +212,7 @@ public final class TorrentSession: @unchecked Sendable {
             phase = .stopped
             let closing = peers.values.map { $0.channel.close() }
             return EventLoopFuture.andAllComplete(closing, on: loop).flatMap { [self] in
-                wasDownloading ? whenWritesDone(deadline: clock() + 10).flatMap { [self] in saveResume() } : loop.makeSucceededVoidFuture()
+                wasDownloading ? whenWritesDone(deadline: clock() + 10).flatMap { [self] in saveResume(final: true) } : loop.makeSucceededVoidFuture()
             }
         }
     }
@@ -308,13 +312,17 @@ public final class TorrentSession: @unchecked Sendable {
             picker.peerGot(piece: piece)
             if peer.revealed != nil { reveal(to: peer) }
             updateInterest(peer)
-            if peer.isSeed { checkSwarmThresholds() }
+            if peer.isSeed {
+                if closeIfBothSeeds(peer) { return }
+                checkSwarmThresholds()
+            }
             fill(peer)
         case .bitfield(let bitfield):
             redundant = !peer.has.isEmpty
             picker.peerLeft(key, had: peer.has)
             peer.has = bitfield
             picker.peerJoined(has: bitfield)
+            if closeIfBothSeeds(peer) { return }
             if peer.revealed != nil { reveal(to: peer) }
             updateInterest(peer)
             checkSwarmThresholds()
@@ -333,7 +341,10 @@ public final class TorrentSession: @unchecked Sendable {
                 return
             }
             peer.uploadOnly = handshake.uploadOnly
-            if peer.uploadOnly { checkSwarmThresholds() }
+            if peer.uploadOnly {
+                if closeIfBothSeeds(peer) { return }
+                checkSwarmThresholds()
+            }
         case .extended:
             redundant = true  // we offered no extension messages
         }
@@ -350,6 +361,15 @@ public final class TorrentSession: @unchecked Sendable {
         send(.extended(id: 0, payload: ExtensionHandshake(uploadOnly: phase == .seeding).encoded()), to: peer)
     }
 
+    /// Two seeds have nothing to trade: close, and do not dial it again.
+    @discardableResult
+    private func closeIfBothSeeds(_ peer: Peer) -> Bool {
+        guard phase == .seeding, peer.isSeed else { return false }
+        if let endpoint = peer.endpoint { candidates[endpoint] = .infinity }
+        peer.channel.close(promise: nil)
+        return true
+    }
+
     /// Disconnects a misbehaving peer, saying why.
     private func drop(_ peer: Peer, reason: String, event: String) {
         logger.warning("peer dropped: \(reason)", metadata: ["event": .string(event), "peer": .string(peer.name)])
@@ -361,7 +381,7 @@ public final class TorrentSession: @unchecked Sendable {
         guard let key = keys.removeValue(forKey: ObjectIdentifier(channel)), let peer = peers.removeValue(forKey: key) else { return }
         picker.peerLeft(key, had: peer.has)
         history.append(peer.statistics(now: clock()))
-        if let endpoint = peer.endpoint, peer.outbound { candidates[endpoint] = clock() + 2 }
+        if let endpoint = peer.endpoint, peer.outbound, candidates[endpoint] != .infinity { candidates[endpoint] = clock() + 2 }
         logger.debug("peer disconnected", metadata: ["event": "peer.disconnected", "peer": .string(peer.name)])
         uploadTurns.removeAll { $0 == key }
         updateChoking()
@@ -472,7 +492,7 @@ public final class TorrentSession: @unchecked Sendable {
         switch picker.received(request, from: peer.key) {
         case .unrequested:
             wasted += Int64(request.length)
-        case .accepted(let cancel, let complete):
+        case .accepted(let cancel, _):
             downloaded += Int64(request.length)
             peer.downloaded += Int64(request.length)
             for key in cancel {
@@ -481,7 +501,6 @@ public final class TorrentSession: @unchecked Sendable {
                 send(.cancel(request), to: other)
                 flush(other)
             }
-            if complete { completeAwaitingWrites.insert(request.piece) }
             write(request, data: data)
         }
         fill(peer)
@@ -490,7 +509,7 @@ public final class TorrentSession: @unchecked Sendable {
     private func write(_ request: BlockRequest, data: ByteBuffer) {
         pendingWrites[request.piece, default: 0] += 1
         pendingWriteBytes += request.length
-        let offset = Int64(request.piece) * Int64(geometry.pieceLength) + Int64(request.offset)
+        let offset = geometry.offset(of: request)
         let storage = self.storage
         threadPool.runIfActive(eventLoop: loop) { () throws -> Void in
             try data.withUnsafeReadableBytes { bytes in
@@ -508,14 +527,15 @@ public final class TorrentSession: @unchecked Sendable {
             if case .failure(let error) = result {
                 logger.error("write failed", metadata: ["event": "storage.write_failed", "error": .string("\(error)")])
                 snapshotState.withLock { $0.error = "\(error)" }
-                // The piece cannot be trusted: fetch it again.
-                completeAwaitingWrites.remove(request.piece)
-                picker.pieceFailed(request.piece)
+                // The block is not on disk: fetch it again (a disk error is
+                // not the sender's fault, so no blame).
+                picker.blockLost(request)
                 return
             }
             if pendingWrites[request.piece] == 0 {
                 pendingWrites[request.piece] = nil
-                if completeAwaitingWrites.remove(request.piece) != nil { verify(request.piece) }
+                // The last block's write of a complete piece: check it.
+                if picker.isVerifying(request.piece) { verify(request.piece) }
             }
         }
     }
@@ -571,13 +591,23 @@ public final class TorrentSession: @unchecked Sendable {
         guard phase == .downloading else { return }
         phase = .finishing
         let storage = self.storage
-        threadPool.runIfActive(eventLoop: loop) { () throws -> Void in
-            do throws(TorrentStorage.StorageError) {
-                try storage.finish()
-            } catch {
-                throw error
+        let threadPool = self.threadPool
+        let loop = self.loop
+        // After any resume save under way (it flushes the files finish closes).
+        (resumeSave ?? loop.makeSucceededVoidFuture()).flatMap {
+            threadPool.runIfActive(eventLoop: loop) { () throws -> Void in
+                do throws(TorrentStorage.StorageError) {
+                    try storage.finish()
+                } catch {
+                    throw error
+                }
             }
         }.whenComplete { [self] result in
+            if phase == .stopped {
+                // Stopped meanwhile: the data may be final; nothing else to do.
+                if case .success = result { removeResume() }
+                return
+            }
             switch result {
             case .success:
                 phase = .seeding
@@ -590,8 +620,7 @@ public final class TorrentSession: @unchecked Sendable {
                     updateInterest(peer)
                     if peer.supportsExtensions { sendExtensionHandshake(to: peer) }
                     flush(peer)
-                    // Two seeders have nothing to trade.
-                    if peer.isSeed { peer.channel.close(promise: nil) }
+                    closeIfBothSeeds(peer)
                 }
                 updateSnapshot()
                 fireCompletion()
@@ -628,7 +657,12 @@ public final class TorrentSession: @unchecked Sendable {
         guard uploadWakeup == nil else { return }
         while !uploadTurns.isEmpty {
             let key = uploadTurns.removeFirst()
-            guard let peer = peers[key], let request = peer.dequeueUpload() else { continue }
+            guard let peer = peers[key] else { continue }
+            // Memory stays flat: a peer that does not take what was sent
+            // (socket buffer full) or has enough reads under way waits; it
+            // rejoins the turns when a read completes or it drains.
+            guard peer.channel.isWritable, peer.readsInFlight < configuration.maxReadsInFlight else { continue }
+            guard let request = peer.dequeueUpload() else { continue }
             if let wait = BandwidthLimit.take(request.length, from: uploadLimits) {
                 peer.requeueUpload(request)
                 uploadTurns.insert(key, at: 0)
@@ -643,17 +677,32 @@ public final class TorrentSession: @unchecked Sendable {
         }
     }
 
+    /// A peer may be served again (a read completed, or its socket drained).
+    private func resumeUploads(_ peer: Peer) {
+        if peer.hasQueuedUploads, !uploadTurns.contains(peer.key) { uploadTurns.append(peer.key) }
+        pumpUploads()
+    }
+
+    func writabilityChanged(_ channel: any Channel) {
+        loop.preconditionInEventLoop()
+        guard let key = keys[ObjectIdentifier(channel)], let peer = peers[key], channel.isWritable else { return }
+        resumeUploads(peer)
+    }
+
     private func read(_ request: BlockRequest, for peer: Peer) {
         let storage = self.storage
         let allocator = peer.channel.allocator
         let key = peer.key
-        // Read straight into the buffer that goes to the channel.
+        let offset = geometry.offset(of: request)
+        peer.readsInFlight += 1
+        // Read straight into the buffer that goes to the socket (PeerWireWriter
+        // sends it after a separate header, uncopied).
         threadPool.runIfActive(eventLoop: loop) { () throws -> ByteBuffer in
             var buffer = allocator.buffer(capacity: request.length)
             try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: request.length) { target in
                 let region = UnsafeMutableRawBufferPointer(rebasing: target[0..<request.length])
                 do throws(TorrentStorage.StorageError) {
-                    try storage.read(into: region, at: Int64(request.piece) * Int64(storage.info.pieceLength) + Int64(request.offset))
+                    try storage.read(into: region, at: offset)
                 } catch {
                     throw error
                 }
@@ -661,20 +710,22 @@ public final class TorrentSession: @unchecked Sendable {
             }
             return buffer
         }.whenComplete { [self] result in
+            peers[key]?.readsInFlight -= 1
+            defer { if let peer = peers[key] { resumeUploads(peer) } }
             // Still wanted (not cancelled, peer still here; keys are never reused)?
-            guard let peer = peers[key], peer.pendingUploads.remove(request) != nil else { return }
-            switch result {
-            case .success(let data):
-                let now = clock()
-                peer.up.add(data.readableBytes, now: now)
-                upRate.add(data.readableBytes, now: now)
-                peer.uploaded += Int64(data.readableBytes)
-                uploaded += Int64(data.readableBytes)
-                send(.piece(piece: request.piece, offset: request.offset, data: data), to: peer)
-                flush(peer)
-            case .failure(let error):
-                logger.error("read failed", metadata: ["event": "storage.read_failed", "error": .string("\(error)")])
+            guard let peer = peers[key], peer.pendingUploads.remove(request) != nil, case .success(let data) = result else {
+                // Not sent: the bandwidth taken for it goes back.
+                BandwidthLimit.giveBack(request.length, to: uploadLimits)
+                if case .failure(let error) = result {
+                    logger.error("read failed", metadata: ["event": "storage.read_failed", "error": .string("\(error)")])
+                }
+                return
             }
+            let now = clock()
+            peer.up.add(data.readableBytes, now: now)
+            upRate.add(data.readableBytes, now: now)
+            send(.piece(piece: request.piece, offset: request.offset, data: data), to: peer)
+            flush(peer)
         }
     }
 
@@ -793,13 +844,25 @@ public final class TorrentSession: @unchecked Sendable {
     // MARK: Resume state
 
     /// Records the verified pieces: data flushed first, then the state
-    /// written crash-safely, so it never claims a piece not on disk.
-    private func saveResume() -> EventLoopFuture<Void> {
-        guard let path = configuration.resumePath, resumeDirty, !resumeSaving, !storage.isFinished else {
+    /// written crash-safely, so it never claims a piece not on disk. Saves
+    /// run one after another; each takes the pieces as they are when it
+    /// starts. `final` (at stop) saves even if no piece came since the
+    /// last save: later writes changed the files' times since then.
+    @discardableResult
+    private func saveResume(final: Bool = false) -> EventLoopFuture<Void> {
+        let previous = resumeSave ?? loop.makeSucceededVoidFuture()
+        guard configuration.resumePath != nil, resumeDirty || final else { return previous }
+        let next = previous.flatMap { [self] in writeResume() }
+        resumeSave = next
+        return next
+    }
+
+    private func writeResume() -> EventLoopFuture<Void> {
+        // Never beside `finish()`, which closes the files being flushed.
+        guard let path = configuration.resumePath, phase == .downloading || phase == .stopped, !storage.isFinished else {
             return loop.makeSucceededVoidFuture()
         }
         resumeDirty = false
-        resumeSaving = true
         lastResumeSave = clock()
         let have = picker.have
         let storage = self.storage
@@ -810,7 +873,7 @@ public final class TorrentSession: @unchecked Sendable {
         }.flatMapErrorThrowing { [self] error in
             resumeDirty = true
             logger.warning("cannot save resume state", metadata: ["event": "resume.save_failed", "error": .string("\(error)")])
-        }.always { [self] _ in resumeSaving = false }
+        }
     }
 
     private func removeResume() {
@@ -849,7 +912,7 @@ public final class TorrentSession: @unchecked Sendable {
             }
         }
         if choker.isRechokeDue(now: now) { rechoke() }
-        if resumeDirty, now - lastResumeSave >= configuration.resumeSaveInterval { _ = saveResume() }
+        if phase == .downloading, resumeDirty, now - lastResumeSave >= configuration.resumeSaveInterval { saveResume() }
         connectMore()
         fillAll()
     }
@@ -872,9 +935,9 @@ public final class TorrentSession: @unchecked Sendable {
         let now = clock()
         let seeders = peers.values.filter(\.isSeed).count
         let snapshot = SessionSnapshot(
-            downloaded: downloaded, uploaded: uploaded,
+            downloaded: downloaded, uploaded: upRate.total,
             left: bytesLeft(have: picker.have),
-            verifiedPieces: picker.verifiedCount, pieceCount: geometry.pieceCount,
+            verifiedPieces: picker.have.setCount, pieceCount: geometry.pieceCount,
             peers: peers.count, seeders: seeders, leechers: peers.count - seeders,
             downloadRate: downRate.rate(now: now), uploadRate: upRate.rate(now: now),
             isComplete: phase == .seeding, failedPieces: failedPieces, wasted: wasted,

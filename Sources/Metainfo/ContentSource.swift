@@ -6,22 +6,6 @@ import Darwin
 
 /// The files a new torrent will describe, found on disk.
 public struct ContentSource: Hashable, Sendable {
-    /// What a file looked like when scanned; hashing checks it again after,
-    /// so a file modified meanwhile is reported instead of mis-hashed.
-    public struct Snapshot: Hashable, Sendable {
-        public let device: UInt64
-        public let inode: UInt64
-        public let size: Int64
-        public let modified: timespec
-
-        init(_ info: stat) {
-            device = UInt64(info.st_dev)
-            inode = UInt64(info.st_ino)
-            size = Int64(info.st_size)
-            modified = info.st_mtim
-        }
-    }
-
     /// Torrent name: the shared file's or directory's own name.
     public let name: String
     public let isMultiFile: Bool
@@ -29,7 +13,9 @@ public struct ContentSource: Hashable, Sendable {
     public let files: [FileEntry]
     /// Where each file of `files` is on disk.
     public let diskPaths: [String]
-    public let snapshots: [Snapshot]
+    /// Each file as scanned; hashing checks them again after, so a file
+    /// modified meanwhile is reported instead of mis-hashed.
+    public let snapshots: [FileSnapshot]
     /// Entries left out: symbolic links and special files.
     public let skipped: [String]
 
@@ -61,7 +47,7 @@ public struct ContentSource: Hashable, Sendable {
             isMultiFile = false
             files = [FileEntry(path: [], length: Int64(info.st_size))]
             diskPaths = [trimmed]
-            snapshots = [Snapshot(info)]
+            snapshots = [FileSnapshot(info)]
             skipped = []
         case S_IFDIR:
             var found: [(path: [String], info: stat)] = []
@@ -73,7 +59,7 @@ public struct ContentSource: Hashable, Sendable {
             isMultiFile = true
             files = found.map { FileEntry(path: $0.path, length: Int64($0.info.st_size)) }
             diskPaths = found.map { ([trimmed] + $0.path).joined(separator: "/") }
-            snapshots = found.map { Snapshot($0.info) }
+            snapshots = found.map { FileSnapshot($0.info) }
             self.skipped = skipped
         default:
             throw .unsupportedPath(trimmed, "it is neither a regular file nor a directory")
@@ -83,16 +69,14 @@ public struct ContentSource: Hashable, Sendable {
 
     /// Whether any shared file is the file at `path` (same device and inode).
     public func includes(fileAt path: String) -> Bool {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return false }
-        return snapshots.contains { $0.device == UInt64(info.st_dev) && $0.inode == UInt64(info.st_ino) }
+        guard let file = FileSnapshot(atPath: path, followingLinks: true) else { return false }
+        return snapshots.contains { $0.device == file.device && $0.inode == file.inode }
     }
 
     /// Fails if a file changed since the scan (size or modification time).
     public func checkUnchanged() throws(CreationError) {
         for (path, snapshot) in zip(diskPaths, snapshots) {
-            var info = stat()
-            guard stat(path, &info) == 0, Snapshot(info) == snapshot else { throw .fileChanged(path) }
+            guard FileSnapshot(atPath: path, followingLinks: true) == snapshot else { throw .fileChanged(path) }
         }
     }
 
@@ -138,17 +122,6 @@ public struct ContentSource: Hashable, Sendable {
                 found.append((prefix + [name], info))
             }
         }
-    }
-}
-
-extension timespec: @retroactive Equatable, @retroactive Hashable {
-    public static func == (lhs: timespec, rhs: timespec) -> Bool {
-        lhs.tv_sec == rhs.tv_sec && lhs.tv_nsec == rhs.tv_nsec
-    }
-
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(tv_sec)
-        hasher.combine(tv_nsec)
     }
 }
 

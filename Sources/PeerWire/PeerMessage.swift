@@ -45,6 +45,11 @@ public enum PeerWireFrame: Hashable, Sendable {
 }
 
 extension TorrentGeometry {
+    /// Where a block starts in the torrent's byte stream.
+    public func offset(of block: BlockRequest) -> Int64 {
+        Int64(block.piece) * Int64(pieceLength) + Int64(block.offset)
+    }
+
     /// Whether a block lies inside its piece.
     public func contains(_ block: BlockRequest) -> Bool {
         block.piece >= 0 && block.piece < pieceCount && block.offset >= 0 && block.length > 0

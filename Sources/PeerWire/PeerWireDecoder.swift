@@ -121,6 +121,8 @@ public struct PeerWireDecoder: ByteToMessageDecoder {
             message = .cancel(try block(&body))
         case .piece?:
             guard length > 9 else { throw PeerWireError.malformedMessage(id: id, length: length) }
+            // The length cap above also admits a large bitfield; a block never exceeds this.
+            guard length - 9 <= Self.maxBlockLength else { throw PeerWireError.messageTooLong(length) }
             let piece = Int(body.readInteger(as: UInt32.self)!)
             let offset = Int(body.readInteger(as: UInt32.self)!)
             let request = BlockRequest(piece: piece, offset: offset, length: body.readableBytes)

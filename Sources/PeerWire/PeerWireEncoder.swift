@@ -7,7 +7,12 @@ public struct PeerWireEncoder: MessageToByteEncoder {
     public init() {}
 
     public func encode(data: PeerWireFrame, out: inout ByteBuffer) throws {
-        switch data {
+        Self.write(data, to: &out)
+    }
+
+    /// Appends `frame` in wire form (never fails).
+    public static func write(_ frame: PeerWireFrame, to out: inout ByteBuffer) {
+        switch frame {
         case .handshake(let handshake):
             out.writeInteger(UInt8(19))
             out.writeBytes(Handshake.protocolName)
@@ -15,7 +20,7 @@ public struct PeerWireEncoder: MessageToByteEncoder {
             out.writeBytes(handshake.infoHash.bytes)
             out.writeBytes(handshake.peerID)
         case .message(let message):
-            Self.write(message, to: &out)
+            write(message, to: &out)
         }
     }
 

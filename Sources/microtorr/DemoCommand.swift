@@ -37,6 +37,7 @@ struct DemoCommand: AsyncParsableCommand {
         logging.bootstrap()
         let logger = Logger(label: "microtorr.demo")
         let root = try Self.makeTemporaryDirectory()
+        print("working in \(root)")
         defer {
             if keep { print("files kept in \(root)") } else { try? FileManager.default.removeItem(atPath: root) }
         }
@@ -196,29 +197,27 @@ struct DemoCommand: AsyncParsableCommand {
 final class DemoPeer: Sendable {
     let name: String
     let tracked: TrackedSession
-    let listener: PeerListener
+    let service: PeerService
     private let completion = Mutex<Date?>(nil)
 
-    var port: Int { listener.port }
+    var port: Int { service.port }
     var completedAt: Date? { completion.withLock { $0 } }
 
-    private init(name: String, tracked: TrackedSession, listener: PeerListener) {
+    private init(name: String, tracked: TrackedSession, service: PeerService) {
         self.name = name
         self.tracked = tracked
-        self.listener = listener
+        self.service = service
     }
 
     static func start(name: String, metainfo: Metainfo, storage: TorrentStorage, complete: Bool, logger: Logger) async throws -> DemoPeer {
         var logger = logger
         logger[metadataKey: "peer_name"] = .string(name)
+        let service = try await PeerService.start(host: "127.0.0.1", port: 0)
         let session = TorrentSession(metainfo: metainfo, storage: storage, peerID: PeerID.random(), loop: MultiThreadedEventLoopGroup.singleton.next(),
                                      logger: logger)
-        let directory = SessionDirectory()
-        directory.add(session)
-        session.start(have: Bitfield(count: metainfo.info.pieceCount, allSet: complete), connector: PeerConnector())
-        let listener = try await PeerListener.start(host: "127.0.0.1", port: 0, directory: directory)
-        let tracked = TrackedSession(session: session, trackers: metainfo.trackerTiers, port: listener.port, logger: logger)
-        let peer = DemoPeer(name: name, tracked: tracked, listener: listener)
+        service.add(session, have: Bitfield(count: metainfo.info.pieceCount, allSet: complete))
+        let tracked = TrackedSession(session: session, trackers: metainfo.trackerTiers, port: service.port, logger: logger)
+        let peer = DemoPeer(name: name, tracked: tracked, service: service)
         session.whenComplete { peer.completion.withLock { $0 = $0 ?? Date() } }
         tracked.start()
         return peer
@@ -226,6 +225,6 @@ final class DemoPeer: Sendable {
 
     func stop() async {
         await tracked.stop()
-        await listener.close()
+        await service.close()
     }
 }

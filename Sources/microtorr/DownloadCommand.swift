@@ -117,34 +117,27 @@ struct DownloadCommand: AsyncParsableCommand {
             ])
         }
 
-        // 2. Start the session, then listen (so no early peer finds the
-        //    torrent unknown), then find peers.
-        let group = MultiThreadedEventLoopGroup.singleton
-        let directory = SessionDirectory()
+        // 2. Listen, start the session on it, then find peers.
+        let service: PeerService
+        do {
+            service = try await PeerService.start(host: bindAddress, port: port, bindOutgoing: interface != nil)
+        } catch {
+            throw CommandFailure("cannot listen on \(bindAddress):\(port): \(error)")
+        }
         var sessionConfiguration = SessionConfiguration()
         sessionConfiguration.maxPeers = maxPeers
         sessionConfiguration.requestTimeout = requestTimeout
         sessionConfiguration.waitSeeders = waitSeeders
         sessionConfiguration.waitLeechers = waitLeechers
         sessionConfiguration.resumePath = resumePath
-        let peerID = PeerID.random()
-        let session = TorrentSession(metainfo: metainfo, storage: storage, peerID: peerID, configuration: sessionConfiguration,
-                                     loop: group.next(), logger: logger)
+        let session = TorrentSession(metainfo: metainfo, storage: storage, peerID: PeerID.random(), configuration: sessionConfiguration,
+                                     loop: MultiThreadedEventLoopGroup.singleton.next(), logger: logger)
         session.setLimits(uploadBytesPerSecond: Double(uploadLimit) * 1000, downloadBytesPerSecond: Double(downloadLimit) * 1000)
-        directory.add(session)
-        let connector = PeerConnector(localAddress: interface == nil ? nil : try? SocketAddress(ipAddress: bindAddress, port: 0))
-        session.start(have: have, connector: connector)
-        let listener: PeerListener
-        do {
-            listener = try await PeerListener.start(host: bindAddress, port: port, directory: directory, group: group)
-        } catch {
-            _ = try? await session.stop().get()
-            throw CommandFailure("cannot listen on \(bindAddress):\(port): \(error)")
-        }
+        service.add(session, have: have)
         session.addPeers(peers.compactMap(PeerEndpoint.init))
 
         let tracked = TrackedSession(session: session, trackers: tracker.map { [[$0]] } ?? metainfo.trackerTiers,
-                                     port: listener.port, ip: announcedIP)
+                                     port: service.port, ip: announcedIP)
         tracked.start()
         let started = Date()
         let display = ProgressDisplay(bar: ProgressBar(total: metainfo.info.totalLength, label: metainfo.info.name.escapingControlCharacters)) {
@@ -184,7 +177,7 @@ struct DownloadCommand: AsyncParsableCommand {
             "event": "session.stopped", "reason": .string(ended),
             "bytes": .stringConvertible(session.snapshot.downloaded), "uploaded": .stringConvertible(session.snapshot.uploaded),
         ])
-        await listener.close()
+        await service.close()
         let statistics = (try? await session.statistics().get()) ?? []
         print(StatisticsReport(statistics: statistics, elapsed: Date().timeIntervalSince(started), snapshot: session.snapshot).text)
         if let error = session.snapshot.error, !session.snapshot.isComplete {

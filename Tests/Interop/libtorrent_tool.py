@@ -108,24 +108,27 @@ def recheck(torrent, data_root):
     print(json.dumps({"verified": status.num_pieces, "pieces": params.ti.num_pieces()}))
 
 
-def _session():
-    # Loopback only; no DHT/LSD/UPnP/NAT-PMP, so the tracker is the only way
-    # the two peers can meet.
-    return lt.session({
-        "listen_interfaces": "127.0.0.1:0", "enable_dht": False, "enable_lsd": False,
-        "enable_upnp": False, "enable_natpmp": False, "enable_outgoing_utp": False,
-        "enable_incoming_utp": False, "allow_multiple_connections_per_ip": True,
-        "alert_mask": lt.alert.category_t.status_notification | lt.alert.category_t.storage_notification,
-    })
-
-
-def _peer_session(port):
+def _peer_session(port=0):
+    # Loopback only; no DHT/LSD/UPnP/NAT-PMP, so the tracker or a given
+    # peer is the only way peers meet.
     return lt.session({
         "listen_interfaces": f"127.0.0.1:{port}", "enable_dht": False, "enable_lsd": False,
         "enable_upnp": False, "enable_natpmp": False, "enable_outgoing_utp": False,
         "enable_incoming_utp": False, "allow_multiple_connections_per_ip": True,
         "alert_mask": lt.alert.category_t.status_notification | lt.alert.category_t.storage_notification,
     })
+
+
+def _flush(ses, handle):
+    """Every piece verified is not every block written: flush, wait for it."""
+    handle.flush_cache()
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        for alert in ses.pop_alerts():
+            if isinstance(alert, lt.cache_flushed_alert):
+                return True
+        time.sleep(0.02)
+    return False
 
 
 def seed(torrent, data_root, port, mode="quiet"):
@@ -168,20 +171,13 @@ def leech(torrent, out_dir, peer, seconds="120"):
             samples.append((round(time.time() - start, 3), handle.status().total_payload_download))
     finished = handle.status().is_seeding
     elapsed = time.time() - start
-    handle.flush_cache()
-    flushed = False
-    flush_deadline = time.time() + 10
-    while time.time() < flush_deadline and not flushed:
-        for alert in session.pop_alerts():
-            if isinstance(alert, lt.cache_flushed_alert):
-                flushed = True
-        time.sleep(0.02)
+    flushed = _flush(session, handle)
     print(json.dumps({"finished": finished, "flushed": flushed, "seconds": round(elapsed, 3), "samples": samples}))
 
 
 def swarm(torrent, seed_dir, leech_dir, seconds="60"):
     ti = lt.torrent_info(torrent)
-    seeder, leecher = _session(), _session()
+    seeder, leecher = _peer_session(), _peer_session()
     seed_params = lt.add_torrent_params()
     seed_params.ti, seed_params.save_path = ti, seed_dir
     seed = seeder.add_torrent(seed_params)
@@ -194,15 +190,7 @@ def swarm(torrent, seed_dir, leech_dir, seconds="60"):
         time.sleep(0.05)
     finished = leech.status().is_seeding
     elapsed = time.time() - start
-    # Every piece verified is not every block written: flush first.
-    leech.flush_cache()
-    flush_deadline = time.time() + 10
-    flushed = False
-    while time.time() < flush_deadline and not flushed:
-        for alert in leecher.pop_alerts():
-            if isinstance(alert, lt.cache_flushed_alert):
-                flushed = True
-        time.sleep(0.02)
+    flushed = _flush(leecher, leech)
     print(json.dumps({
         "finished": finished, "flushed": flushed, "seconds": round(elapsed, 3),
         "seeder_trackers_ok": any(t.get("fails", 0) == 0 and t.get("verified", False) for t in seed.trackers()),

@@ -22,7 +22,7 @@ struct DemoTests {
         let times = Double(sent.split(separator: "=").last?.split(separator: "×").first?.trimmingCharacters(in: .whitespaces) ?? "")
         #expect(times != nil && times! <= 1.2, "\(sent)")
         #expect(lines.contains("both copies are identical to the original"))
-        let leftovers = try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory()).filter { $0.hasPrefix("microtorr-demo-") }
-        #expect(leftovers.isEmpty || !result.stdout.contains(leftovers[0]), "\(leftovers)")
+        let working = try #require(lines.first { $0.hasPrefix("working in ") }).dropFirst("working in ".count)
+        #expect(!working.isEmpty && !FileManager.default.fileExists(atPath: String(working)), "\(working) was left behind")
     }
 }

@@ -132,17 +132,32 @@ struct DownloadTests {
                                                  in: directory.path)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(try Fixtures.same("\(directory.path)/seed/data.bin", "\(directory.path)/out/data.bin"))
-        // The seeder announced the interface's address and its port.
+        // The seeder announced the interface's address and its port...
         #expect(tracker.stderr.contains("\"peer\":\"127.0.0.1:\(seedPort)\""))
+        // ...and listens on that address only: 127.0.0.2 (also loopback,
+        // but not lo's address) is refused.
+        #expect(Self.connect(to: "127.0.0.2", port: seedPort) == false)
+        #expect(Self.connect(to: "127.0.0.1", port: seedPort) == true)
         let bad = try ProcessRunner.microtorr(["download", torrent, "-o", "out", "-i", "no-such-interface0"], in: directory.path)
         #expect(bad.status == 1)
         #expect(bad.stderr.contains("no-such-interface0"))
     }
 
-    /// The `session.stopped` event's downloaded byte count.
+    /// Whether a TCP connection to `host:port` is accepted.
+    static func connect(to host: String, port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr(host)
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        } == 0
+    }
+
     private func downloadedBytes(_ stderr: String) throws -> Int {
-        let line = try #require(stderr.split(separator: "\n").last { $0.contains("\"event\":\"session.stopped\"") })
-        return try #require(jsonObject(String(line))["bytes"] as? Int)
+        try Fixtures.downloadedBytes(stderr)
     }
 
     /// A restarted download keeps the verified part of its `.part` file and
@@ -163,7 +178,7 @@ struct DownloadTests {
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: "\(directory.path)/out/data.bin")) == original)
         // 30 whole 32 KiB pieces were on disk; only the other 1 017 152 bytes came over.
-        #expect(resumed.stderr.contains("\"event\":\"data.verified\"") && resumed.stderr.contains("\"pieces\":30"))
+        #expect(Fixtures.events("data.verified", in: resumed.stderr).first?["pieces"] as? Int == 30)
         #expect(try downloadedBytes(resumed.stderr) == 2_000_000 - 30 * 32768)
 
         let again = try ProcessRunner.microtorr(
@@ -201,31 +216,22 @@ struct DownloadTests {
             ["download", torrent, "-s", "seed/data.bin", "-p", "\(port)", "-v", "0"], in: directory.path)
         defer { seeder.stop() }
         #expect(BackgroundProcess.waitForPort(port))
-        /// Seconds until the peer closes `fd` (reads EOF), up to `limit`.
-        func secondsUntilClosed(_ fd: Int32, limit: Double) -> Double? {
-            let started = Date()
-            var timeout = timeval(tv_sec: Int(limit), tv_usec: 0)
-            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            var byte: UInt8 = 0
-            while Date().timeIntervalSince(started) < limit {
-                let count = read(fd, &byte, 1)
-                if count == 0 || (count < 0 && errno == ECONNRESET) { return Date().timeIntervalSince(started) }
-                if count < 0 { return nil }
-            }
-            return nil
-        }
         let silent = try #require(BackgroundProcess.connectLoopback(port: port))
         defer { close(silent) }
-        let closedAfter = try #require(secondsUntilClosed(silent, limit: 20), "a silent connection stayed open")
+        let closedAfter = try #require(BackgroundProcess.secondsUntilClosed(silent, limit: 20), "a silent connection stayed open")
         #expect(closedAfter >= 8 && closedAfter <= 15, "closed after \(closedAfter) s")
 
         let garbage = try #require(BackgroundProcess.connectLoopback(port: port))
         defer { close(garbage) }
         let junk = [UInt8](repeating: 0x41, count: 68)
         _ = junk.withUnsafeBytes { write(garbage, $0.baseAddress, $0.count) }
-        let garbageClosed = try #require(secondsUntilClosed(garbage, limit: 5), "garbage was not refused")
+        let garbageClosed = try #require(BackgroundProcess.secondsUntilClosed(garbage, limit: 5), "garbage was not refused")
         #expect(garbageClosed < 2)
         // The seeder still serves a real peer afterwards.
-        #expect(seeder.process.isRunning)
+        try FileManager.default.createDirectory(atPath: "\(directory.path)/out", withIntermediateDirectories: true)
+        let leecher = try ProcessRunner.microtorr(
+            ["download", torrent, "-o", "out", "--peer", "127.0.0.1:\(port)", "--exit-on-complete", "-v", "0"], in: directory.path)
+        #expect(leecher.status == 0, "\(leecher.stderr)")
+        #expect(try Fixtures.same("\(directory.path)/seed/data.bin", "\(directory.path)/out/data.bin"))
     }
 }

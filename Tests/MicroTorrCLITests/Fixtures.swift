@@ -11,12 +11,17 @@ enum Fixtures {
         var arguments = ["create", target, "-o", "t.mtorrent", "--piece-length", pieceLength, "-v", "0"]
         if let tracker { arguments += ["-t", tracker] }
         let created = try ProcessRunner.microtorr(arguments, in: directory.path)
-        #expect(created.status == 0, "\(created.stderr)")
+        try #require(created.status == 0, "\(created.stderr)")
         return "t.mtorrent"
     }
 
     static func same(_ a: String, _ b: String) throws -> Bool {
         try Data(contentsOf: URL(fileURLWithPath: a)) == Data(contentsOf: URL(fileURLWithPath: b))
+    }
+
+    /// The `session.stopped` event's downloaded byte count.
+    static func downloadedBytes(_ log: String) throws -> Int {
+        try #require(events("session.stopped", in: log).last?["bytes"] as? Int)
     }
 
     /// The JSON log lines with `"event":"NAME"`.

@@ -87,6 +87,7 @@ struct PeerWireCodecTests {
         } catch let error as PeerWireError {
             return error
         } catch {
+            Issue.record("not a peer wire error: \(error)")
             return nil
         }
     }
@@ -154,5 +155,30 @@ struct PeerWireCodecTests {
         #expect(Bitfield(bytes: [0xFF, 0xC0], count: 10)?.setCount == 10)
         #expect(Bitfield(bytes: [0xFF, 0xE0], count: 10) == nil)
         #expect(Bitfield(bytes: [0xFF], count: 10) == nil)
+    }
+}
+
+@Suite("Peer wire writer")
+struct PeerWireWriterTests {
+    /// A piece leaves as its header then the block's own buffer (no copy);
+    /// the bytes are what the encoder would write.
+    @Test func piecesGoOutAsHeaderPlusTheSameBlockBuffer() throws {
+        let channel = EmbeddedChannel(handler: PeerWireWriter())
+        let block = ByteBuffer(bytes: (0..<16384).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+        let frames: [PeerWireFrame] = [.message(.have(piece: 3)), .message(.piece(piece: 2, offset: 16384, data: block))]
+        for frame in frames { try channel.writeOutbound(frame) }
+        var written: [ByteBuffer] = []
+        while let buffer = try channel.readOutbound(as: ByteBuffer.self) { written.append(buffer) }
+        #expect(written.count == 3)
+        #expect(written.last == block)
+        written.last?.withUnsafeReadableBytes { sent in
+            block.withUnsafeReadableBytes { original in #expect(sent.baseAddress == original.baseAddress) }
+        }
+        var joined = ByteBuffer()
+        for var buffer in written { joined.writeBuffer(&buffer) }
+        var expected = ByteBuffer()
+        for frame in frames { PeerWireEncoder.write(frame, to: &expected) }
+        #expect(joined == expected)
+        _ = try channel.finish()
     }
 }

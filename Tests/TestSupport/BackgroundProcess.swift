@@ -82,6 +82,22 @@ public final class BackgroundProcess: @unchecked Sendable {
         return false
     }
 
+    /// Seconds until the other side closes `fd` (a read sees EOF or a
+    /// reset), reading and discarding what it sends; nil if still open
+    /// after `limit` seconds.
+    public static func secondsUntilClosed(_ fd: Int32, limit: Double) -> Double? {
+        let started = Date()
+        var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while Date().timeIntervalSince(started) < limit {
+            let count = read(fd, &buffer, buffer.count)
+            if count == 0 || (count < 0 && errno == ECONNRESET) { return Date().timeIntervalSince(started) }
+            if count < 0, errno != EAGAIN, errno != EWOULDBLOCK, errno != EINTR { return nil }
+        }
+        return nil
+    }
+
     /// A TCP connection to 127.0.0.1:`port`, or nil when refused.
     public static func connectLoopback(port: Int) -> Int32? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

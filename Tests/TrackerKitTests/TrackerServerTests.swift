@@ -89,49 +89,74 @@ struct TrackerServerTests {
 
     @Test func announcerFallsThroughTiersAndSendsStopped() async throws {
         try await withServer({ $0.interval = 1; $0.peerTimeout = 30 }) { server in
-            let dead = try await Self.closedPort()
-            let responses = ResponseLog()
-            let announcer = Announcer(
-                trackers: [["http://127.0.0.1:\(dead)/announce", "notaurl"], ["http://127.0.0.1:\(server.port)/announce"]],
-                infoHash: Self.hash, peerID: .random(), settings: .init(port: 4444),
-                client: TrackerClient(http: HTTPGetClient(timeout: .seconds(2))),
-                totals: { .init(uploaded: 0, downloaded: 0, left: 10) },
-                onResponse: { await responses.add($0) })
-            let running = Task { await announcer.run() }
-            // Regular re-announces at the tracker's 1 s interval.
-            let deadline = Date().addingTimeInterval(10)
-            while await responses.count < 3, Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
-            #expect(await responses.count >= 3)
-            #expect(server.service.counts.peers == 1)
-            running.cancel()
-            await running.value
-            await announcer.stop()
-            #expect(server.service.counts.peers == 0)
+            try await Self.withClosedPort { dead in
+                let responses = ResponseLog()
+                let announcer = Announcer(
+                    trackers: [["http://127.0.0.1:\(dead)/announce", "notaurl"], ["http://127.0.0.1:\(server.port)/announce"]],
+                    infoHash: Self.hash, peerID: .random(), settings: .init(port: 4444),
+                    client: TrackerClient(http: HTTPGetClient(timeout: .seconds(2))),
+                    totals: { .init(uploaded: 0, downloaded: 0, left: 10) },
+                    onResponse: { await responses.add($0) })
+                let running = Task { await announcer.run() }
+                // Regular re-announces at the tracker's 1 s interval.
+                let deadline = Date().addingTimeInterval(10)
+                while await responses.count < 3, Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+                #expect(await responses.count >= 3)
+                #expect(server.service.counts.peers == 1)
+                running.cancel()
+                await running.value
+                await announcer.stop()
+                #expect(server.service.counts.peers == 0)
+            }
+        }
+    }
+
+    /// An idle connection is closed after the idle timeout (it would hold a
+    /// descriptor forever); one that keeps asking stays served.
+    @Test func idleConnectionsAreClosed() async throws {
+        try await withServer({ $0.idleTimeoutSeconds = 1 }) { server in
+            let fd = try #require(BackgroundProcess.connectLoopback(port: server.port))
+            defer { close(fd) }
+            let closedAfter = try #require(BackgroundProcess.secondsUntilClosed(fd, limit: 5), "an idle connection stayed open")
+            #expect(closedAfter >= 0.8 && closedAfter < 3, "closed after \(closedAfter) s")
         }
     }
 
     @Test func unreachableTrackerIsReportedAndRetried() async throws {
-        let dead = try await Self.closedPort()
-        var settings = Announcer.Settings(port: 1)
-        settings.backoff = BackoffSchedule(initial: .milliseconds(100), maximum: .milliseconds(200))
-        let announcer = Announcer(
-            trackers: [["http://127.0.0.1:\(dead)/announce"]], infoHash: Self.hash, peerID: .random(), settings: settings,
-            totals: { .init(uploaded: 0, downloaded: 0, left: 1) }, onResponse: { _ in })
-        let running = Task { await announcer.run() }
-        let deadline = Date().addingTimeInterval(10)
-        while await announcer.consecutiveFailures < 3, Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
-        #expect(await announcer.consecutiveFailures >= 3)
-        if case .connectionFailed? = await announcer.lastError {} else { Issue.record("expected a connection failure") }
-        running.cancel()
-        await running.value
+        try await Self.withClosedPort { dead in
+            var settings = Announcer.Settings(port: 1)
+            settings.backoff = BackoffSchedule(initial: .milliseconds(100), maximum: .milliseconds(200))
+            let announcer = Announcer(
+                trackers: [["http://127.0.0.1:\(dead)/announce"]], infoHash: Self.hash, peerID: .random(), settings: settings,
+                totals: { .init(uploaded: 0, downloaded: 0, left: 1) }, onResponse: { _ in })
+            let running = Task { await announcer.run() }
+            let deadline = Date().addingTimeInterval(10)
+            while await announcer.consecutiveFailures < 3, Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            let failures = await announcer.consecutiveFailures
+            let lastError = await announcer.lastError
+            #expect(failures >= 3, "\(failures) failures, last: \(String(describing: lastError))")
+            if case .connectionFailed? = lastError {} else { Issue.record("expected a connection failure, got \(String(describing: lastError))") }
+            running.cancel()
+            await running.value
+        }
     }
 
-    /// A local port with nothing listening on it.
-    static func closedPort() async throws -> Int {
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
-        let port = channel.localAddress!.port!
-        try await channel.close()
-        return port
+    /// A local port with nothing listening on it, held (bound, never
+    /// listening) until `body` ends so no other test process can take it
+    /// meanwhile: connections to it are refused.
+    static func withClosedPort(_ body: (Int) async throws -> Void) async throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #expect(fd >= 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        #expect(bound)
+        try await body(Int(UInt16(bigEndian: address.sin_port)))
     }
 }
 

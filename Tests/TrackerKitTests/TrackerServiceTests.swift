@@ -67,6 +67,9 @@ struct TrackerServiceTests {
         #expect(TrackerService.peerAddress(claimed: IPAddress("8.8.8.8"), source: IPAddress("10.0.0.1")) == IPAddress("10.0.0.1"))
         #expect(TrackerService.peerAddress(claimed: IPAddress("10.0.0.9"), source: IPAddress("203.0.113.7")) == IPAddress("203.0.113.7"))
         #expect(TrackerService.peerAddress(claimed: nil, source: IPAddress("10.0.0.1")) == IPAddress("10.0.0.1"))
+        // A LAN host cannot send the swarm to everyone's own localhost.
+        #expect(TrackerService.peerAddress(claimed: IPAddress("127.0.0.1"), source: IPAddress("192.168.1.7")) == IPAddress("192.168.1.7"))
+        #expect(TrackerService.peerAddress(claimed: IPAddress("127.0.0.2"), source: IPAddress("127.0.0.1")) == IPAddress("127.0.0.2"))
 
         let service = TrackerService(configuration: TrackerConfiguration())
         _ = service.handle(target: Self.announceTarget(peer: 1, port: 1111, extra: "&ip=8.8.8.8"), source: IPAddress("10.0.0.1"))

@@ -96,11 +96,15 @@ public actor Announcer {
         request.numwant = event == .stopped ? 0 : settings.numwant
         var lastFailure = TrackerClientError.timedOut
         for tierIndex in tiers.indices {
-            for (position, url) in tiers[tierIndex].enumerated() {
+            for url in tiers[tierIndex] {
                 do throws(TrackerClientError) {
                     let response = try await client.announce(request, to: url)
-                    tiers[tierIndex].remove(at: position)
-                    tiers[tierIndex].insert(url, at: 0)
+                    // Another announce may have reordered the tier meanwhile
+                    // (the actor is re-entered at each await): find it again.
+                    if let position = tiers[tierIndex].firstIndex(of: url) {
+                        tiers[tierIndex].remove(at: position)
+                        tiers[tierIndex].insert(url, at: 0)
+                    }
                     lastResponse = response
                     lastError = nil
                     consecutiveFailures = 0

@@ -50,7 +50,7 @@ public struct HTTPGetClient: Sendable {
             channel.close(promise: nil)
         }
         var headers = HTTPHeaders()
-        headers.add(name: "Host", value: port == 80 ? host : "\(host):\(port)")
+        headers.add(name: "Host", value: port == 80 ? (host.contains(":") ? "[\(host)]" : host) : HostPort.format(host: host, port: port))
         headers.add(name: "User-Agent", value: "MicroTorr")
         headers.add(name: "Accept-Encoding", value: "identity")
         headers.add(name: "Connection", value: "close")

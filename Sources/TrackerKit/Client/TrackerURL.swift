@@ -37,7 +37,7 @@ public struct TrackerURL: Hashable, Sendable, CustomStringConvertible {
         guard let last = path[0].split(separator: "/").last, last.hasPrefix("announce") else { return nil }
         let prefix = path[0].dropLast(last.count)
         let scrapePath = prefix + "scrape" + last.dropFirst("announce".count)
-        let text = "http://\(host.contains(":") ? "[\(host)]" : host):\(port)\(scrapePath)" + (path.count > 1 ? "?\(path[1])" : "")
+        let text = "http://\(HostPort.format(host: host, port: port))\(scrapePath)" + (path.count > 1 ? "?\(path[1])" : "")
         return try? TrackerURL(text)
     }
 }

@@ -1,6 +1,11 @@
 /// Splits `host`, `host:port`, `[v6]` or `[v6]:port` (an unbracketed IPv6
 /// address has no port). One parser for `--listen`, `--peer` and tracker URLs.
 public enum HostPort {
+    /// `host:port`, with brackets around an IPv6 host (`[::1]:6969`).
+    public static func format(host: String, port: Int) -> String {
+        host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+    }
+
     /// Nil when the text is empty, a bracket is unclosed, or the port is not
     /// 0–65535.
     public static func parse(_ text: some StringProtocol) -> (host: String, port: Int?)? {

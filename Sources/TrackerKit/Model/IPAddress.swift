@@ -103,7 +103,7 @@ public struct PeerEndpoint: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// `1.2.3.4:6881` or `[::1]:6881`.
-    public var description: String { ip.isIPv4 ? "\(ip):\(port)" : "[\(ip)]:\(port)" }
+    public var description: String { HostPort.format(host: ip.description, port: Int(port)) }
 
     /// Parses `HOST:PORT` with a numeric host (`[v6]:port` for IPv6).
     public init?(_ text: String) {

@@ -49,9 +49,14 @@ struct Swarm: Sendable {
 
     /// Drops peers last seen before `deadline`; returns how many.
     mutating func expire(before deadline: Double) -> Int {
-        let stale = peers.filter { $0.lastSeen < deadline }.map(\.id)
-        for id in stale { remove(id) }
-        return stale.count
+        // Backwards, in place: `remove` moves the last peer into the hole,
+        // and that one was already looked at.
+        var removed = 0
+        for position in stride(from: peers.count - 1, through: 0, by: -1) where peers[position].lastSeen < deadline {
+            remove(peers[position].id)
+            removed += 1
+        }
+        return removed
     }
 
     /// Up to `count` peers other than `asker`, from a random starting point;

@@ -84,7 +84,11 @@ public struct SwarmRegistry: Sendable {
     public mutating func expire(now: Double, timeout: Double) -> Int {
         var removed = 0
         var emptied: [InfoHash] = []
-        for position in swarms.indices {
+        // A hand-driven index: `swarms.indices` would hold a copy of the
+        // dictionary, and the first write would then copy every swarm.
+        var position = swarms.startIndex
+        while position != swarms.endIndex {
+            defer { swarms.formIndex(after: &position) }
             let seedersBefore = swarms.values[position].seeders
             let count = swarms.values[position].expire(before: now - timeout)
             guard count > 0 else { continue }

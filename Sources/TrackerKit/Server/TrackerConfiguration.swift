@@ -7,6 +7,8 @@ public struct TrackerConfiguration: Sendable {
     public var limits = SwarmRegistry.Limits()
     /// Only torrents whose `.mtorrent`/`.torrent` is in this directory.
     public var whitelistDirectory: String?
+    /// A connection that sends nothing for this long is closed.
+    public var idleTimeoutSeconds = 30
     /// Longest accepted request target (path and query).
     public var maxRequestTargetLength = 4096
 

@@ -32,6 +32,14 @@ final class TrackerHTTPHandler: ChannelInboundHandler {
     /// ends the connection. Done here rather than by NIO's separate error
     /// handler: one handler fewer per connection, and trackers see mostly
     /// one-request connections.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if error is HTTPParserError, !responding {
             let head = HTTPResponseHead(

@@ -50,6 +50,10 @@ public final class TrackerServer: Sendable {
                             // order, so no pipelining assistance is needed.
                             try channel.pipeline.syncOperations.configureHTTPServerPipeline(
                                 withPipeliningAssistance: false, withErrorHandling: false)
+                            // An idle keep-alive connection is closed: it
+                            // would otherwise hold a descriptor forever.
+                            try channel.pipeline.syncOperations.addHandler(
+                                IdleStateHandler(readTimeout: .seconds(Int64(configuration.idleTimeoutSeconds))), position: .first)
                             try channel.pipeline.syncOperations.addHandler(TrackerHTTPHandler(service: service))
                         }
                     }

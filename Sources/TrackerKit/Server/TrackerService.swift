@@ -23,7 +23,7 @@ public final class TrackerService: Sendable {
 
     /// - Parameter clock: seconds on a monotonic scale (tests pass their own).
     public init(configuration: TrackerConfiguration, logger: Logger = Logger(label: "microtorr.tracker"),
-                clock: @escaping @Sendable () -> Double = TrackerService.monotonicSeconds) {
+                clock: @escaping @Sendable () -> Double = MonotonicClock.seconds) {
         self.configuration = configuration
         self.registry = Mutex(SwarmRegistry(limits: configuration.limits))
         self.clock = clock
@@ -34,12 +34,6 @@ public final class TrackerService: Sendable {
                 logger.warning("whitelist file ignored", metadata: ["event": "tracker.whitelist_invalid", "file": .string(file), "error": .string(error)])
             }
         }
-    }
-
-    public static let monotonicSeconds: @Sendable () -> Double = {
-        var spec = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &spec)
-        return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
     }
 
     /// Answers `GET target` from `source` (nil when unknown, e.g. in tests).
@@ -148,10 +142,12 @@ public final class TrackerService: Sendable {
 
     /// The connection's source address, or the claimed `ip` when both are
     /// loopback or private: a public client can never point a swarm at a
-    /// third party.
+    /// third party. A loopback claim is taken only from loopback: from a
+    /// LAN host it would send every other peer to its own localhost.
     static func peerAddress(claimed: IPAddress?, source: IPAddress?) -> IPAddress? {
-        if let claimed, let source, claimed.isLoopbackOrPrivate, source.isLoopbackOrPrivate { return claimed }
-        return source
+        guard let claimed, let source, claimed.isLoopbackOrPrivate, source.isLoopbackOrPrivate else { return source }
+        if claimed.isLoopback, !source.isLoopback { return source }
+        return claimed
     }
 }
 

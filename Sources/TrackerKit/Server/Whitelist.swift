@@ -11,8 +11,7 @@ import Synchronization
 public final class Whitelist: Sendable {
     public let directory: String
     private struct Entry: Sendable {
-        let size: Int
-        let modified: Date
+        let file: FileSnapshot
         let hash: InfoHash?
     }
     private let state = Mutex<(entries: [String: Entry], hashes: Set<InfoHash>)>(([:], []))
@@ -34,16 +33,15 @@ public final class Whitelist: Sendable {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         for name in names where name.hasSuffix(".mtorrent") || name.hasSuffix(".torrent") {
             let path = "\(directory)/\(name)"
-            guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-                  let size = attributes[.size] as? Int, let modified = attributes[.modificationDate] as? Date else { continue }
-            if let known = previous[name], known.size == size, known.modified == modified {
+            guard let file = FileSnapshot(atPath: path, followingLinks: true) else { continue }
+            if let known = previous[name], known.file == file {
                 entries[name] = known
                 continue
             }
             do {
-                entries[name] = Entry(size: size, modified: modified, hash: try Metainfo(contentsOfFile: path).infoHash)
+                entries[name] = Entry(file: file, hash: try Metainfo(contentsOfFile: path).infoHash)
             } catch {
-                entries[name] = Entry(size: size, modified: modified, hash: nil)
+                entries[name] = Entry(file: file, hash: nil)
                 failures[name] = String(describing: error)
             }
         }
