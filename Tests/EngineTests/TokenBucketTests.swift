@@ -37,6 +37,20 @@ struct TokenBucketTests {
         #expect(taken <= 500_000 && taken >= 480_000, "\(taken)")
     }
 
+    /// A request larger than the burst (128 KiB under a 20 kB/s limit,
+    /// whose burst is 64 KiB) still goes once the bucket is full, leaving a
+    /// debt that later takes wait for: nothing stalls, the rate holds.
+    @Test func takesLargerThanTheBurstGoIntoDebt() {
+        var bucket = TokenBucket(rate: 20_000, now: 0)
+        let notYet = bucket.take(131_072, now: 1)      // 20 000 earned
+        let full = bucket.take(131_072, now: 65536.0 / 20_000)  // burst full
+        let inDebt = bucket.take(16384, now: 65536.0 / 20_000 + 1)
+        let wait = bucket.delay(for: 16384, now: 65536.0 / 20_000 + 1)
+        #expect(!notYet && full && !inDebt)
+        // 65 536 of debt plus 16 384, minus 20 000 earned in that second.
+        #expect(abs(wait - Double(131_072 - 65536 + 16384 - 20_000) / 20_000) < 1e-9, "\(wait)")
+    }
+
     @Test func unlimitedNeverWaits() {
         var bucket = TokenBucket(rate: 0, now: 0)
         var granted = 0

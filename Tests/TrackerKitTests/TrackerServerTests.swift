@@ -99,7 +99,9 @@ struct TrackerServerTests {
                     onResponse: { await responses.add($0) })
                 let running = Task { await announcer.run() }
                 // Regular re-announces at the tracker's 1 s interval.
-                let deadline = Date().addingTimeInterval(10)
+                // Generous: the suite's process-driving tests block the shared
+            // cooperative threads for seconds at a time on 2 cores.
+            let deadline = Date().addingTimeInterval(60)
                 while await responses.count < 3, Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
                 #expect(await responses.count >= 3)
                 #expect(server.service.counts.peers == 1)
@@ -130,7 +132,9 @@ struct TrackerServerTests {
                 trackers: [["http://127.0.0.1:\(dead)/announce"]], infoHash: Self.hash, peerID: .random(), settings: settings,
                 totals: { .init(uploaded: 0, downloaded: 0, left: 1) }, onResponse: { _ in })
             let running = Task { await announcer.run() }
-            let deadline = Date().addingTimeInterval(10)
+            // Generous: the suite's process-driving tests block the shared
+            // cooperative threads for seconds at a time on 2 cores.
+            let deadline = Date().addingTimeInterval(60)
             while await announcer.consecutiveFailures < 3, Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
             let failures = await announcer.consecutiveFailures
             let lastError = await announcer.lastError
