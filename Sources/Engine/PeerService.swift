@@ -1,32 +1,72 @@
 import NIOCore
 import NIOPosix
 import PeerWire
+import Synchronization
 
-/// Where a process meets its peers: one listening socket and one way of
+/// Where a process meets its peers: listening sockets and one way of
 /// dialling out, shared by all its torrents (the daemon serves many on one
 /// port; `download` and each `demo` peer serve one).
 public final class PeerService: Sendable {
     public let directory: SessionDirectory
     public let connector: PeerConnector
-    private let listener: PeerListener
+    private let group: any EventLoopGroup
+    private let listeners: Mutex<[PeerListener]>
 
-    private init(directory: SessionDirectory, connector: PeerConnector, listener: PeerListener) {
+    private init(directory: SessionDirectory, connector: PeerConnector, listeners: [PeerListener], group: any EventLoopGroup) {
         self.directory = directory
         self.connector = connector
-        self.listener = listener
+        self.listeners = Mutex(listeners)
+        self.group = group
     }
 
     /// Listens on `host:port` (port 0: any free one). With `bindOutgoing`,
     /// connections we open also leave from `host` (`-i IFACE`).
     public static func start(host: String, port: Int, bindOutgoing: Bool = false,
                              group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> PeerService {
-        let directory = SessionDirectory()
-        let listener = try await PeerListener.start(host: host, port: port, directory: directory, group: group)
         let connector = PeerConnector(localAddress: bindOutgoing ? try SocketAddress(ipAddress: host, port: 0) : nil)
-        return PeerService(directory: directory, connector: connector, listener: listener)
+        return try await start(hosts: [host], port: port, connector: connector, group: group)
     }
 
-    public var port: Int { listener.port }
+    /// Listens on every address of `hosts` at `port` (the daemon's
+    /// `network.interfaces`); with port 0 the first listener picks one and
+    /// the others use it too.
+    public static func start(hosts: [String], port: Int, connector: PeerConnector = PeerConnector(),
+                             group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> PeerService {
+        let directory = SessionDirectory()
+        let listeners = try await openListeners(hosts: hosts, port: port, directory: directory, group: group)
+        return PeerService(directory: directory, connector: connector, listeners: listeners, group: group)
+    }
+
+    private static func openListeners(hosts: [String], port: Int, directory: SessionDirectory,
+                                      group: any EventLoopGroup) async throws -> [PeerListener] {
+        var opened: [PeerListener] = []
+        do {
+            var port = port
+            for host in hosts {
+                let listener = try await PeerListener.start(host: host, port: port, directory: directory, group: group)
+                port = listener.port
+                opened.append(listener)
+            }
+        } catch {
+            for listener in opened { await listener.close() }
+            throw error
+        }
+        return opened
+    }
+
+    public var port: Int { listeners.withLock { $0.first?.port ?? 0 } }
+
+    /// Moves to other addresses or another port without touching the
+    /// sessions: the new sockets open first (on failure the old ones stay),
+    /// then the old ones close. Established connections are kept.
+    public func rebind(hosts: [String], port: Int) async throws {
+        let fresh = try await Self.openListeners(hosts: hosts, port: port, directory: directory, group: group)
+        let old = listeners.withLock { listeners in
+            defer { listeners = fresh }
+            return listeners
+        }
+        for listener in old { await listener.close() }
+    }
 
     /// Makes `session` reachable and starts it with the pieces it has.
     public func add(_ session: TorrentSession, have: Bitfield) {
@@ -34,7 +74,16 @@ public final class PeerService: Sendable {
         directory.add(session)
     }
 
+    /// Makes `session` unreachable (it is being stopped).
+    public func remove(_ session: TorrentSession) {
+        directory.remove(session)
+    }
+
     public func close() async {
-        await listener.close()
+        let old = listeners.withLock { listeners in
+            defer { listeners = [] }
+            return listeners
+        }
+        for listener in old { await listener.close() }
     }
 }

@@ -30,5 +30,7 @@ public struct SessionSnapshot: Sendable {
     /// Bytes received that were not used: late after a choke or timeout,
     /// endgame duplicates, blocks nobody asked for.
     public var wasted: Int64 = 0
+    /// Requesting nothing until the swarm meets the wait thresholds.
+    public var isWaitingForSwarm = false
     public var error: String?
 }

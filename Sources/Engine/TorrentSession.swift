@@ -16,7 +16,8 @@ public final class TorrentSession: @unchecked Sendable {
     public let storage: TorrentStorage
     public let peerID: PeerID
     public let loop: any EventLoop
-    let configuration: SessionConfiguration
+    /// Read and changed on the loop only (`updatePolicy`).
+    private(set) var configuration: SessionConfiguration
     let logger: Logger
     let threadPool: NIOThreadPool
     let clock: @Sendable () -> Double
@@ -177,6 +178,19 @@ public final class TorrentSession: @unchecked Sendable {
         uploadLimit.setRate(bytesPerSecond: uploadBytesPerSecond)
         downloadLimit.setRate(bytesPerSecond: downloadBytesPerSecond)
         limitsChanged()
+    }
+
+    /// Changes the swarm policy while running (the daemon's config reload):
+    /// wait thresholds apply to a download still waiting, the peer cap to
+    /// connections opened from now on.
+    public func updatePolicy(waitSeeders: Int, waitLeechers: Int, maxPeers: Int) {
+        loop.execute { [self] in
+            configuration.waitSeeders = waitSeeders
+            configuration.waitLeechers = waitLeechers
+            configuration.maxPeers = maxPeers
+            checkSwarmThresholds()
+            connectMore()
+        }
     }
 
     /// Call after changing a shared limit this session uses.
@@ -941,6 +955,7 @@ public final class TorrentSession: @unchecked Sendable {
             peers: peers.count, seeders: seeders, leechers: peers.count - seeders,
             downloadRate: downRate.rate(now: now), uploadRate: upRate.rate(now: now),
             isComplete: phase == .seeding, failedPieces: failedPieces, wasted: wasted,
+            isWaitingForSwarm: phase == .downloading && waitingForSwarm,
             error: snapshotState.withLock { $0.error })
         snapshotState.withLock { $0 = snapshot }
     }

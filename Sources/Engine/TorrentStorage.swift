@@ -13,8 +13,17 @@ public enum StorageLocation: Sendable, Hashable {
     /// directory for multi-file torrents) and is renamed to `NAME` only when
     /// every piece is verified, so unverified data never has the final name.
     case download(directory: String)
+    /// Downloading into `staging` (a file or directory path kept apart, e.g.
+    /// the daemon's hidden incoming folder), renamed to `finalPath` once
+    /// verified. Both must be on one filesystem.
+    case staged(staging: String, finalPath: String)
     /// Existing, complete data at `path` (`-s PATH`): read only.
     case existing(path: String)
+
+    var isDownload: Bool {
+        if case .existing = self { return false }
+        return true
+    }
 }
 
 /// Positioned reads and writes of a torrent's byte stream across its files.
@@ -55,6 +64,8 @@ public final class TorrentStorage: Sendable {
         switch location {
         case .download(let directory):
             state = Mutex(State(root: "\(directory)/\(info.name).part", finished: false))
+        case .staged(let staging, _):
+            state = Mutex(State(root: staging, finished: false))
         case .existing(let path):
             state = Mutex(State(root: path, finished: true))
         }
@@ -70,6 +81,7 @@ public final class TorrentStorage: Sendable {
     public var finalPath: String {
         switch location {
         case .download(let directory): return "\(directory)/\(info.name)"
+        case .staged(_, let finalPath): return finalPath
         case .existing(let path): return path
         }
     }
@@ -83,7 +95,7 @@ public final class TorrentStorage: Sendable {
     /// For a download whose final name already exists (a previous run
     /// completed): use it in place, read only. The caller must verify it.
     public func adoptExistingFinalData() -> Bool {
-        guard case .download = location, access(finalPath, F_OK) == 0 else { return false }
+        guard location.isDownload, access(finalPath, F_OK) == 0 else { return false }
         state.withLock { state in
             for fd in state.descriptors.values { close(fd) }
             state.descriptors = [:]
@@ -190,7 +202,7 @@ public final class TorrentStorage: Sendable {
     /// Flushes, then renames `NAME.part` to `NAME`. Refuses to replace
     /// anything already at the final name.
     public func finish() throws(StorageError) {
-        guard case .download = location else { return }
+        guard location.isDownload else { return }
         try flush()
         try state.withLock { (state) throws(StorageError) in
             guard !state.finished else { return }

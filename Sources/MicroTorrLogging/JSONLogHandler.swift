@@ -5,13 +5,19 @@ import Logging
 /// metadata key (`event`, `torrent`, `info_hash`, `peer`, `bytes`, `error`…)
 /// as a top-level field, so `jq 'select(.event == "torrent.created")'` works.
 public struct JSONLogHandler: LogHandler {
-    public var logLevel: Logger.Level
+    /// A level set on one logger wins over the process-wide one.
+    private var ownLevel: Logger.Level?
+    public var logLevel: Logger.Level {
+        get { ownLevel ?? LogLevelControl.shared.level }
+        set { ownLevel = newValue }
+    }
     public var metadata: Logger.Metadata = [:]
     public var metadataProvider: Logger.MetadataProvider?
     private let sink: LogSink
 
-    public init(level: Logger.Level, sink: LogSink) {
-        self.logLevel = level
+    /// - Parameter level: nil follows `LogLevelControl.shared`.
+    public init(level: Logger.Level?, sink: LogSink) {
+        ownLevel = level
         self.sink = sink
     }
 

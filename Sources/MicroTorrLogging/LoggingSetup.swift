@@ -8,13 +8,18 @@ public enum LoggingSetup {
     ///     otherwise (SPEC: the session's output decides, not the log's).
     ///   - sink: where lines go; commands whose stdout is data use stderr.
     public static func bootstrap(verbosity: Int, format: LogFormat?, sink: LogSink) {
-        let level = Verbosity.level(for: verbosity)
+        bootstrap(level: Verbosity.level(for: verbosity), format: format, sink: sink)
+    }
+
+    /// With a swift-log level; change it later through `LogLevelControl`.
+    public static func bootstrap(level: LoggerLevel, format: LogFormat?, sink: LogSink) {
         let chosen = format ?? (LogSink.standardOutput.isTerminal ? .text : .json)
         let colours = sink.isTerminal
+        LogLevelControl.shared.level = level
         LoggingSystem.bootstrap { _ in
             switch chosen {
-            case .json: return JSONLogHandler(level: level, sink: sink)
-            case .text: return TextLogHandler(level: level, sink: sink, colours: colours)
+            case .json: return JSONLogHandler(level: nil, sink: sink)
+            case .text: return TextLogHandler(level: nil, sink: sink, colours: colours)
             }
         }
     }

@@ -4,14 +4,20 @@ import Logging
 /// Human-readable lines: `12:04:05 INFO  message key=value`, with the level
 /// coloured when the sink is a terminal (the original's coloured verbosity).
 public struct TextLogHandler: LogHandler {
-    public var logLevel: Logger.Level
+    /// A level set on one logger wins over the process-wide one.
+    private var ownLevel: Logger.Level?
+    public var logLevel: Logger.Level {
+        get { ownLevel ?? LogLevelControl.shared.level }
+        set { ownLevel = newValue }
+    }
     public var metadata: Logger.Metadata = [:]
     public var metadataProvider: Logger.MetadataProvider?
     private let sink: LogSink
     private let colours: Bool
 
-    public init(level: Logger.Level, sink: LogSink, colours: Bool) {
-        self.logLevel = level
+    /// - Parameter level: nil follows `LogLevelControl.shared`.
+    public init(level: Logger.Level?, sink: LogSink, colours: Bool) {
+        ownLevel = level
         self.sink = sink
         self.colours = colours
     }

@@ -84,7 +84,7 @@ struct DownloadCommand: AsyncParsableCommand {
         var bindAddress = "0.0.0.0"
         var announcedIP: IPAddress?
         if let interface {
-            guard let address = try Self.ipv4Address(of: interface) else {
+            guard let address = try InterfaceAddress.ipv4(of: interface) else {
                 throw CommandFailure("interface \(interface) has no IPv4 address")
             }
             bindAddress = address
@@ -196,15 +196,6 @@ struct DownloadCommand: AsyncParsableCommand {
         }
         display?.finish()
         return result
-    }
-
-    static func ipv4Address(of interface: String) throws -> String? {
-        for device in try System.enumerateDevices() where device.name == interface {
-            if case .v4(let address)? = device.address {
-                return address.host
-            }
-        }
-        return nil
     }
 }
 

@@ -8,6 +8,6 @@ struct MicroTorr: AsyncParsableCommand {
         commandName: "microtorr",
         abstract: "Peer-to-peer file sharing on the BitTorrent v1 protocol.",
         version: MicroTorrVersion.string,
-        subcommands: [CreateCommand.self, InfoCommand.self, TrackerCommand.self, DownloadCommand.self, DemoCommand.self, CheckConfigCommand.self, CompletionCommand.self]
+        subcommands: [CreateCommand.self, InfoCommand.self, TrackerCommand.self, DownloadCommand.self, DemoCommand.self, DaemonCommand.self, CheckConfigCommand.self, CompletionCommand.self]
     )
 }

@@ -23,7 +23,7 @@ struct TrackerServiceTests {
             + "&port=\(port)&left=\(left)\(extra)"
     }
 
-    private func decode(_ reply: TrackerHTTPReply) throws -> Bencode {
+    private func decode(_ reply: HTTPReply) throws -> Bencode {
         try BencodeDecoder().decode(reply.body)
     }
 

@@ -36,7 +36,7 @@ public actor Announcer {
 
     public let infoHash: InfoHash
     public let peerID: PeerID
-    private let settings: Settings
+    private var settings: Settings
     private let client: TrackerClient
     private let totals: @Sendable () async -> Totals
     private let onResponse: @Sendable (AnnounceResponse) async -> Void
@@ -147,6 +147,12 @@ public actor Announcer {
             }
             try? await Task.sleep(for: wait)
         }
+    }
+
+    /// Where peers reach us from the next announce on (the daemon moved to
+    /// another port).
+    public func setPort(_ port: UInt16) {
+        settings.port = port
     }
 
     /// Sends `completed` now (the download just finished).

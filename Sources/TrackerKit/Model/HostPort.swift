@@ -29,3 +29,14 @@ public enum HostPort {
         return (String(host), port)
     }
 }
+
+import NIOCore
+
+extension SocketAddress {
+    /// `127.0.0.1:6969` or `[::1]:6969` (NIO's description adds the family
+    /// and repeats the host), for logs.
+    public var hostPort: String {
+        guard let ip = ipAddress, let port else { return description }
+        return HostPort.format(host: ip, port: port)
+    }
+}

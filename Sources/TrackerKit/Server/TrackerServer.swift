@@ -54,7 +54,7 @@ public final class TrackerServer: Sendable {
                             // would otherwise hold a descriptor forever.
                             try channel.pipeline.syncOperations.addHandler(
                                 IdleStateHandler(readTimeout: .seconds(Int64(configuration.idleTimeoutSeconds))), position: .first)
-                            try channel.pipeline.syncOperations.addHandler(TrackerHTTPHandler(service: service))
+                            try channel.pipeline.syncOperations.addHandler(HTTPReplyHandler { service.handle(target: $0, source: $1) })
                         }
                     }
                     .bind(host: host, port: boundPort).get()
@@ -87,7 +87,7 @@ public final class TrackerServer: Sendable {
             whitelistTask = nil
         }
         logger.info("tracker listening", metadata: [
-            "event": "tracker.started", "listen": .string(channels[0].localAddress?.description ?? "?"),
+            "event": "tracker.started", "listen": .string(channels[0].localAddress?.hostPort ?? "?"),
         ])
     }
 

@@ -3,11 +3,6 @@ import Metainfo
 import Synchronization
 
 /// An HTTP reply, independent of the server that sends it.
-public struct TrackerHTTPReply: Sendable {
-    public let status: Int
-    public let contentType: String
-    public let body: [UInt8]
-}
 
 /// The tracker's request handling: routes a request target to announce,
 /// scrape or metrics and produces the reply. It owns the registry behind a
@@ -37,7 +32,7 @@ public final class TrackerService: Sendable {
     }
 
     /// Answers `GET target` from `source` (nil when unknown, e.g. in tests).
-    public func handle(target: String, source: IPAddress?) -> TrackerHTTPReply {
+    public func handle(target: String, source: IPAddress?) -> HTTPReply {
         let path: Substring
         let query: Substring
         if let mark = target.firstIndex(of: "?") {
@@ -54,10 +49,10 @@ public final class TrackerService: Sendable {
             return bencoded(scrape(query: query))
         case "/metrics":
             let counts = registry.withLock { ($0.swarmCount, $0.peerCount, $0.seederCount) }
-            return TrackerHTTPReply(status: 200, contentType: "text/plain; version=0.0.4",
+            return HTTPReply(status: 200, contentType: "text/plain; version=0.0.4",
                                     body: metrics.render(swarmCount: counts.0, peerCount: counts.1, seederCount: counts.2))
         default:
-            return TrackerHTTPReply(status: 404, contentType: "text/plain", body: Array("not found\n".utf8))
+            return HTTPReply(status: 404, contentType: "text/plain", body: Array("not found\n".utf8))
         }
     }
 
@@ -80,13 +75,13 @@ public final class TrackerService: Sendable {
         registry.withLock { ($0.swarmCount, $0.peerCount, $0.seederCount) }
     }
 
-    private func bencoded(_ result: Result<(body: [UInt8], contentType: String), TrackerFailure>) -> TrackerHTTPReply {
+    private func bencoded(_ result: Result<(body: [UInt8], contentType: String), TrackerFailure>) -> HTTPReply {
         switch result {
         case .success(let reply):
-            return TrackerHTTPReply(status: 200, contentType: reply.contentType, body: reply.body)
+            return HTTPReply(status: 200, contentType: reply.contentType, body: reply.body)
         case .failure(let failure):
             // Clients expect 200 with a bencoded reason, not an HTTP error.
-            return TrackerHTTPReply(status: 200, contentType: "text/plain", body: AnnounceReply.failure(failure.reason))
+            return HTTPReply(status: 200, contentType: "text/plain", body: AnnounceReply.failure(failure.reason))
         }
     }
 

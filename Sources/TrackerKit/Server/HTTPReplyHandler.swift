@@ -1,21 +1,26 @@
 import NIOCore
 import NIOHTTP1
 
-/// Serves tracker requests on one HTTP/1.1 connection (keep-alive aware).
-/// Request bodies are ignored; everything is in the request target.
-final class TrackerHTTPHandler: ChannelInboundHandler {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundOut = HTTPServerResponsePart
+/// Answers GET requests on one HTTP/1.1 connection (keep-alive aware) from
+/// a synchronous responder: the tracker's announce/scrape/metrics and the
+/// daemon's status endpoints. Request bodies are ignored; everything is in
+/// the request target.
+public final class HTTPReplyHandler: ChannelInboundHandler {
+    public typealias InboundIn = HTTPServerRequestPart
+    public typealias OutboundOut = HTTPServerResponsePart
+    /// Request target and source address to reply; runs on the event loop,
+    /// so it must not block.
+    public typealias Responder = @Sendable (_ target: String, _ source: IPAddress?) -> HTTPReply
 
-    private let service: TrackerService
+    private let responder: Responder
     private var head: HTTPRequestHead?
     private var responding = false
 
-    init(service: TrackerService) {
-        self.service = service
+    public init(responder: @escaping Responder) {
+        self.responder = responder
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
             self.head = head
@@ -32,7 +37,7 @@ final class TrackerHTTPHandler: ChannelInboundHandler {
     /// ends the connection. Done here rather than by NIO's separate error
     /// handler: one handler fewer per connection, and trackers see mostly
     /// one-request connections.
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is IdleStateHandler.IdleStateEvent {
             context.close(promise: nil)
         } else {
@@ -40,7 +45,7 @@ final class TrackerHTTPHandler: ChannelInboundHandler {
         }
     }
 
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+    public func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if error is HTTPParserError, !responding {
             let head = HTTPResponseHead(
                 version: .http1_1, status: .badRequest, headers: ["Connection": "close", "Content-Length": "0"])
@@ -53,11 +58,11 @@ final class TrackerHTTPHandler: ChannelInboundHandler {
     private func respond(to head: HTTPRequestHead, context: ChannelHandlerContext) {
         responding = true
         defer { responding = false }
-        let reply: TrackerHTTPReply
+        let reply: HTTPReply
         if head.method == .GET || head.method == .HEAD {
-            reply = service.handle(target: head.uri, source: context.channel.remoteAddress.flatMap(IPAddress.init(socketAddress:)))
+            reply = responder(head.uri, context.channel.remoteAddress.flatMap(IPAddress.init(socketAddress:)))
         } else {
-            reply = TrackerHTTPReply(status: 405, contentType: "text/plain", body: Array("method not allowed\n".utf8))
+            reply = .text("method not allowed\n", status: 405)
         }
         let keepAlive = head.isKeepAlive
         var headers = HTTPHeaders()

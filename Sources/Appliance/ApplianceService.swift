@@ -1,0 +1,42 @@
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// The daemon as a swift-service-lifecycle service: runs the supervisor's
+/// event handling and rescans, reloads on SIGHUP, and on graceful shutdown
+/// (SIGTERM, SIGINT) stops every torrent (announcing `stopped`, flushing
+/// resume data) before returning.
+public struct ApplianceService: Service {
+    public let supervisor: ApplianceSupervisor
+
+    public init(supervisor: ApplianceSupervisor) {
+        self.supervisor = supervisor
+    }
+
+    public func run() async throws {
+        try await supervisor.start()
+        let supervisor = self.supervisor
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await supervisor.processEvents() }
+            group.addTask { await supervisor.rescanPeriodically() }
+            group.addTask {
+                for await _ in hangups { await supervisor.reload(trigger: "SIGHUP") }
+            }
+            // Returns when a graceful shutdown is asked for (or on cancel).
+            try? await gracefulShutdown()
+            group.cancelAll()
+        }
+        await supervisor.stop()
+    }
+
+    /// Runs the daemon until SIGTERM or SIGINT; the stop is given
+    /// `shutdownSeconds` before the group cancels it (SPEC: exit within 10 s).
+    public static func run(supervisor: ApplianceSupervisor, logger: Logger, shutdownSeconds: Int = 9) async throws {
+        var configuration = ServiceGroupConfiguration(
+            services: [.init(service: ApplianceService(supervisor: supervisor))],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        configuration.maximumGracefulShutdownDuration = .seconds(shutdownSeconds)
+        try await ServiceGroup(configuration: configuration).run()
+    }
+}

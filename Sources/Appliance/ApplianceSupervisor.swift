@@ -1,0 +1,934 @@
+import Dispatch
+import Engine
+import Logging
+import Metainfo
+import MicroTorrLogging
+import NIOCore
+import NIOPosix
+import PeerWire
+import TrackerKit
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The appliance's one owner of state: which shared entries and inbox
+/// downloads run as torrents, the listeners, the embedded tracker, the
+/// status server and the configuration in force. File events, rescans,
+/// reloads and completions all arrive here as actor calls; blocking work
+/// (hashing, verifying, state files of size) runs off it.
+public actor ApplianceSupervisor {
+    public struct Options: Sendable {
+        /// A shared file is taken once nothing in it changed for this long.
+        public var settleSeconds = 1.0
+        /// Full rescans behind inotify (missed events on network
+        /// filesystems, overflowed queues).
+        public var rescanSeconds = 30.0
+
+        public init() {}
+    }
+
+    public nonisolated let board: TorrentBoard
+    public nonisolated let report: StatusReport
+    private var configuration: ApplianceConfiguration
+    private let configurationPath: String?
+    private let options: Options
+    private let logger: Logger
+    private let peerID = PeerID.random()
+    /// Process-wide limits (`limits.upload_kbps`, `download_kbps`).
+    private let uploadLimit = BandwidthLimit()
+    private let downloadLimit = BandwidthLimit()
+
+    private var peers: PeerService?
+    private var tracker: TrackerServer?
+    private var statusServer: StatusServer?
+    private var watcher: DirectoryWatcher?
+    private var catalog = ShareCatalog()
+    private var catalogSaveScheduled = false
+
+    /// Shared entries by name in `share_dir`.
+    private var shares: [String: Share] = [:]
+    /// Torrents from the inbox, running or finished and seeding.
+    private var downloads: [InfoHash: Download] = [:]
+    private var running: [InfoHash: TrackedSession] = [:]
+    /// Paths written to and not yet closed (inotify `IN_MODIFY` without
+    /// `IN_CLOSE_WRITE`): not settled whatever their times say.
+    private var openForWriting: [String: Double] = [:]
+    private var scheduledShareChecks: Set<String> = []
+    private var scheduledInboxChecks: Set<String> = []
+    private var reloadScheduled = false
+    private var hashQueue: [String] = []
+    private var hashing: String?
+    private var stopping = false
+
+    private struct Share {
+        /// The torrent running for it; nil while settling or hashing.
+        var infoHash: InfoHash?
+        /// What that torrent (or a failed attempt) was made from.
+        var fingerprint: ShareProbe.Fingerprint?
+    }
+
+    private struct Download {
+        let name: String
+        /// The `.mtorrent` in the inbox until the download is done.
+        var inboxPath: String?
+        let metainfoBytes: [UInt8]
+    }
+
+    public init(configuration: ApplianceConfiguration, configurationPath: String?, options: Options = Options(),
+                logger: Logger = Logger(label: "microtorr.daemon")) {
+        self.configuration = Self.normalized(configuration)
+        self.configurationPath = configurationPath
+        self.options = options
+        self.logger = logger
+        board = TorrentBoard(configuration: configuration)
+        report = StatusReport(board: board)
+    }
+
+    // MARK: Start and stop
+
+    /// Creates the directories, opens the listeners, starts the embedded
+    /// tracker and the status server, then brings back what ran before
+    /// (finished downloads, shared entries from the hashing cache) and
+    /// takes what is waiting in the share and inbox directories.
+    public func start() async throws {
+        try makeDirectories(configuration)
+        catalog = ShareCatalog.load(fromDirectory: configuration.stateDirectory)
+        applyRates()
+        LogLevelControl.shared.level = Self.level(configuration.logging.level)
+        do {
+            peers = try await PeerService.start(hosts: try listenHosts(configuration), port: configuration.network.port)
+        } catch {
+            throw ApplianceError("cannot listen for peers on port \(configuration.network.port): \(error)")
+        }
+        tracker = try await startTracker(configuration)
+        statusServer = try await startStatusServer(configuration)
+        let logger = self.logger
+        let watcher = try DirectoryWatcher { problem in
+            logger.warning("\(problem)", metadata: ["event": "watch.failed"])
+        }
+        self.watcher = watcher
+        watcher.watch(configuration.shareDirectory, recursive: true)
+        watcher.watch(configuration.inboxDirectory, recursive: false)
+        if let configurationPath { watcher.watch(FileIO.directoryName(of: configurationPath), recursive: false) }
+        restoreFinishedDownloads()
+        scanShareDirectory()
+        scanInbox()
+        logger.info("daemon started", metadata: [
+            "event": "daemon.started", "port": .stringConvertible(peers?.port ?? 0),
+            "share_dir": .string(configuration.shareDirectory), "inbox_dir": .string(configuration.inboxDirectory),
+            "status": .string(statusServer?.address ?? "off"), "tracker": .string(announceURL()),
+            "shared": .stringConvertible(running.count),
+        ])
+    }
+
+    /// Handles file events until the watcher closes or the task is cancelled.
+    public func processEvents() async {
+        guard let events = watcher?.events else { return }
+        for await event in events {
+            handle(event)
+        }
+    }
+
+    /// Rescans everything every `rescanSeconds` until cancelled.
+    public func rescanPeriodically() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(options.rescanSeconds))
+            if Task.isCancelled || stopping { return }
+            rescanAll()
+        }
+    }
+
+    /// Graceful stop: every torrent announces `stopped` and flushes its
+    /// resume data (at once, side by side), the hashing cache is saved,
+    /// then the listeners and servers close.
+    public func stop() async {
+        guard !stopping else { return }
+        stopping = true
+        logger.info("stopping", metadata: ["event": "daemon.stopping", "torrents": .stringConvertible(running.count)])
+        watcher?.close()
+        saveCatalog()
+        let sessions = Array(running.values)
+        running = [:]
+        await withTaskGroup(of: Void.self) { group in
+            for tracked in sessions {
+                group.addTask { await tracked.stop() }
+            }
+        }
+        await peers?.close()
+        await tracker?.shutdown()
+        await statusServer?.close()
+        logger.info("stopped", metadata: ["event": "daemon.stopped"])
+    }
+
+    // MARK: File events
+
+    func handle(_ event: FileEvent) {
+        guard !stopping else { return }
+        if event.kind == .overflow {
+            logger.warning("inotify queue overflowed; rescanning", metadata: ["event": "watch.overflow"])
+            openForWriting = [:]
+            rescanAll()
+            return
+        }
+        if let configurationPath, event.path == configurationPath {
+            if event.kind != .modified { scheduleReload() }
+            return
+        }
+        let share = configuration.shareDirectory
+        let inbox = configuration.inboxDirectory
+        if event.path.hasPrefix(share + "/") {
+            let relative = event.path.dropFirst(share.count + 1)
+            let top = String(relative.prefix { $0 != "/" })
+            guard !DropRules.isIgnored(top) else { return }
+            trackWriting(event)
+            scheduleShareCheck(top, after: event.kind == .modified ? options.settleSeconds : 0.05)
+        } else if event.path.hasPrefix(inbox + "/"), !event.path.dropFirst(inbox.count + 1).contains("/") {
+            let name = String(event.path.dropFirst(inbox.count + 1))
+            guard !DropRules.isIgnored(name) else { return }
+            trackWriting(event)
+            if event.kind != .modified, event.kind != .disappeared { scheduleInboxCheck(event.path, after: 0) }
+        } else if event.path == share || event.path == inbox, event.kind == .disappeared {
+            logger.warning("watched directory removed; it is recreated at the next rescan", metadata: [
+                "event": "watch.directory_removed", "path": .string(event.path),
+            ])
+        }
+    }
+
+    private func trackWriting(_ event: FileEvent) {
+        switch event.kind {
+        case .modified: openForWriting[event.path] = ShareProbe.now()
+        case .closedAfterWrite: openForWriting[event.path] = nil
+        case .disappeared:
+            openForWriting = openForWriting.filter { $0.key != event.path && !$0.key.hasPrefix(event.path + "/") }
+        default: break
+        }
+    }
+
+    /// Whether something under `path` is open for writing. A writer silent
+    /// for a minute no longer counts (a missed close must not block forever).
+    private func isBeingWritten(_ path: String, now: Double) -> Bool {
+        openForWriting.contains { entry in
+            (entry.key == path || entry.key.hasPrefix(path + "/")) && now - entry.value < 60
+        }
+    }
+
+    private func scheduleShareCheck(_ name: String, after seconds: Double) {
+        guard scheduledShareChecks.insert(name).inserted else { return }
+        Task {
+            try? await Task.sleep(for: .seconds(seconds))
+            self.runScheduledShareCheck(name)
+        }
+    }
+
+    private func runScheduledShareCheck(_ name: String) {
+        scheduledShareChecks.remove(name)
+        checkShare(name)
+    }
+
+    private func scheduleInboxCheck(_ path: String, after seconds: Double) {
+        guard scheduledInboxChecks.insert(path).inserted else { return }
+        Task {
+            try? await Task.sleep(for: .seconds(seconds))
+            self.runScheduledInboxCheck(path)
+        }
+    }
+
+    private func runScheduledInboxCheck(_ path: String) {
+        scheduledInboxChecks.remove(path)
+        checkInbox(path)
+    }
+
+    // MARK: Rescans
+
+    private func rescanAll() {
+        guard !stopping else { return }
+        try? makeDirectories(configuration)
+        scanShareDirectory()
+        scanInbox()
+        checkFinishedDownloadsStillThere()
+    }
+
+    private func scanShareDirectory() {
+        let present = Set(Self.listDirectory(configuration.shareDirectory).filter { !DropRules.isIgnored($0) })
+        for name in present.union(shares.keys).sorted() {
+            checkShare(name)
+        }
+        // Cache entries for names no longer there are dropped.
+        let stale = catalog.entries.keys.filter { !present.contains($0) }
+        if !stale.isEmpty {
+            for name in stale { catalog[name] = nil }
+            scheduleCatalogSave()
+        }
+    }
+
+    private func scanInbox() {
+        for name in Self.listDirectory(configuration.inboxDirectory).sorted() where !DropRules.isIgnored(name) {
+            checkInbox("\(configuration.inboxDirectory)/\(name)")
+        }
+    }
+
+    // MARK: Sharing
+
+    /// Brings one top-level entry of the share directory up to date: new
+    /// and settled → hashed (or taken from the cache) and seeded; changed →
+    /// the old torrent retired first; gone → stopped and its `.mtorrent`
+    /// removed.
+    private func checkShare(_ name: String) {
+        guard !stopping else { return }
+        guard let probe = ShareProbe(name: name, in: configuration.shareDirectory) else {
+            removeShare(name)
+            return
+        }
+        if let share = shares[name], share.fingerprint == probe.fingerprint { return }
+        if hashing == name || hashQueue.contains(name) { return }
+        if let old = shares[name]?.infoHash {
+            logger.info("shared entry changed; retiring its torrent", metadata: [
+                "event": "torrent.retired", "torrent": .string(name), "info_hash": .string(old.hex),
+            ])
+            stopTorrent(old)
+            shares[name] = Share()
+        }
+        let now = ShareProbe.now()
+        if isBeingWritten(probe.path, now: now) { return }  // its close event brings it back
+        guard probe.isSettled(now: now, settle: options.settleSeconds) else {
+            let wait = probe.inProgressFile != nil ? options.settleSeconds : max(0.05, probe.lastChange + options.settleSeconds - now + 0.02)
+            scheduleShareCheck(name, after: wait)
+            return
+        }
+        if let cached = catalog[name], cached.fingerprint == probe.fingerprint,
+           let metainfo = loadOwnTorrent(named: name, infoHash: cached.infoHash) {
+            shares[name] = Share(infoHash: metainfo.infoHash, fingerprint: probe.fingerprint)
+            startSeeding(metainfo, dataPath: probe.path, name: name, origin: "share")
+            logger.debug("shared entry unchanged since hashed", metadata: [
+                "event": "share.cached", "torrent": .string(name), "info_hash": .string(metainfo.infoHash.hex),
+            ])
+            return
+        }
+        shares[name] = shares[name] ?? Share()
+        hashQueue.append(name)
+        board.set("share:\(name)", .init(name: name, infoHash: nil, origin: "share", stage: .hashing, session: nil))
+        logger.info("new shared entry", metadata: ["event": "share.added", "torrent": .string(name)])
+        pumpHashing()
+    }
+
+    /// Hashes queued entries one at a time (each on every core).
+    private func pumpHashing() {
+        guard hashing == nil, !stopping, !hashQueue.isEmpty else { return }
+        let name = hashQueue.removeFirst()
+        guard let probe = ShareProbe(name: name, in: configuration.shareDirectory) else {
+            board.remove("share:\(name)")
+            removeShare(name)
+            pumpHashing()
+            return
+        }
+        hashing = name
+        var creation = MetainfoCreator.Options()
+        creation.trackers = [announceURL()]
+        creation.pieceLength = configuration.swarm.pieceLength
+        creation.isPrivate = configuration.swarm.isPrivate
+        let path = probe.path
+        let started = MonotonicClock.seconds()
+        let options = creation
+        Task {
+            let result = await Self.offLoop { () -> Result<Metainfo, CreationError> in
+                Result { () throws(CreationError) in
+                    try MetainfoCreator(options: options).create(from: ContentSource(scanning: path))
+                }
+            }
+            self.hashed(name, fingerprint: probe.fingerprint, result: result, seconds: MonotonicClock.seconds() - started)
+        }
+    }
+
+    private func hashed(_ name: String, fingerprint: ShareProbe.Fingerprint, result: Result<Metainfo, CreationError>, seconds: Double) {
+        hashing = nil
+        board.remove("share:\(name)")
+        defer { pumpHashing() }
+        guard !stopping else { return }
+        // Changed while hashing: start over from the new content.
+        guard let probe = ShareProbe(name: name, in: configuration.shareDirectory), probe.fingerprint == fingerprint else {
+            shares[name] = nil
+            checkShare(name)
+            return
+        }
+        switch result {
+        case .failure(let error):
+            shares[name] = Share(infoHash: nil, fingerprint: fingerprint)
+            logger.error("cannot share \(name)", metadata: ["event": "share.failed", "torrent": .string(name), "error": .string("\(error)")])
+        case .success(let metainfo):
+            let torrentPath = "\(configuration.torrentDirectory)/\(name).mtorrent"
+            do {
+                try FileIO.writeAtomically(metainfo.encoded(), toPath: torrentPath)
+            } catch {
+                shares[name] = Share(infoHash: nil, fingerprint: fingerprint)
+                logger.error("cannot write \(torrentPath)", metadata: ["event": "share.failed", "torrent": .string(name), "error": .string("\(error)")])
+                return
+            }
+            catalog[name] = ShareCatalog.Entry(fingerprint: fingerprint, infoHash: metainfo.infoHash)
+            scheduleCatalogSave()
+            shares[name] = Share(infoHash: metainfo.infoHash, fingerprint: fingerprint)
+            logger.info("torrent created", metadata: [
+                "event": "torrent.created", "torrent": .string(name), "info_hash": .string(metainfo.infoHash.hex),
+                "bytes": .stringConvertible(metainfo.info.totalLength), "path": .string(torrentPath),
+                "seconds": .stringConvertible((seconds * 1000).rounded() / 1000),
+            ])
+            startSeeding(metainfo, dataPath: probe.path, name: name, origin: "share")
+        }
+    }
+
+    private func removeShare(_ name: String) {
+        guard let share = shares.removeValue(forKey: name) else { return }
+        hashQueue.removeAll { $0 == name }
+        board.remove("share:\(name)")
+        catalog[name] = nil
+        scheduleCatalogSave()
+        if let infoHash = share.infoHash {
+            stopTorrent(infoHash)
+            unlink("\(configuration.torrentDirectory)/\(name).mtorrent")
+            logger.info("shared entry removed; torrent stopped", metadata: [
+                "event": "share.removed", "torrent": .string(name), "info_hash": .string(infoHash.hex),
+            ])
+        }
+    }
+
+    /// Our own `.mtorrent` for `name`, if it is still there and still the
+    /// torrent the cache says.
+    private func loadOwnTorrent(named name: String, infoHash: InfoHash) -> Metainfo? {
+        guard let metainfo = try? Metainfo(contentsOfFile: "\(configuration.torrentDirectory)/\(name).mtorrent"),
+              metainfo.infoHash == infoHash else { return nil }
+        return metainfo
+    }
+
+    // MARK: Inbox
+
+    /// One file in the inbox: a valid torrent starts a download (or is
+    /// recognised as running or already here); anything else goes to
+    /// `.failed/` with a `.error` file saying why.
+    private func checkInbox(_ path: String) {
+        guard !stopping else { return }
+        var info = stat()
+        guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return }
+        let now = ShareProbe.now()
+        if isBeingWritten(path, now: now) { return }
+        if downloads.values.contains(where: { $0.inboxPath == path }) { return }
+        let bytes: [UInt8]
+        let metainfo: Metainfo
+        do {
+            bytes = try FileIO.readWholeFile(atPath: path, maxBytes: Metainfo.maxFileSize)
+            metainfo = try Metainfo(bencoded: bytes)
+        } catch {
+            // A file still arriving parses badly: give it the settle time.
+            let changed = max(Double(info.st_mtim.tv_sec), Double(info.st_ctim.tv_sec))
+            if now - changed < options.settleSeconds + 1 {
+                scheduleInboxCheck(path, after: options.settleSeconds)
+            } else {
+                refuse(path, reason: "not a valid .mtorrent: \(error)")
+            }
+            return
+        }
+        accept(path, bytes: bytes, metainfo: metainfo)
+    }
+
+    private func accept(_ path: String, bytes: [UInt8], metainfo: Metainfo) {
+        let infoHash = metainfo.infoHash
+        if running[infoHash] != nil || downloads[infoHash] != nil {
+            logger.info("torrent already here", metadata: [
+                "event": "inbox.duplicate", "torrent": .string(metainfo.info.name), "info_hash": .string(infoHash.hex),
+            ])
+            moveInboxFile(path, to: ".done")
+            return
+        }
+        let name = metainfo.info.name
+        let finalPath = "\(configuration.downloadDirectory)/\(name)"
+        downloads[infoHash] = Download(name: name, inboxPath: path, metainfoBytes: bytes)
+        logger.info("download accepted", metadata: [
+            "event": "inbox.accepted", "torrent": .string(name), "info_hash": .string(infoHash.hex),
+            "bytes": .stringConvertible(metainfo.info.totalLength),
+        ])
+        if access(finalPath, F_OK) == 0 {
+            // Already in download_dir (copied by hand, or a lost state):
+            // verified and seeded, not fetched again.
+            verifyThenStart(metainfo, storage: TorrentStorage(info: metainfo.info, location: .existing(path: finalPath)),
+                            requireComplete: true)
+            return
+        }
+        let hex = infoHash.hex
+        let storage = TorrentStorage(
+            info: metainfo.info,
+            location: .staged(staging: "\(configuration.downloadDirectory)/.incoming/\(hex)/\(name)", finalPath: finalPath))
+        if let state = ResumeState.load(fromPath: resumePath(infoHash), for: storage, infoHash: infoHash) {
+            startDownload(metainfo, storage: storage, have: state.have)
+        } else if access(storage.currentRoot, F_OK) == 0 {
+            verifyThenStart(metainfo, storage: storage, requireComplete: false)
+        } else {
+            startDownload(metainfo, storage: storage, have: Bitfield(count: metainfo.info.pieceCount))
+        }
+    }
+
+    private func verifyThenStart(_ metainfo: Metainfo, storage: TorrentStorage, requireComplete: Bool) {
+        let key = metainfo.infoHash.hex
+        board.set(key, .init(name: metainfo.info.name, infoHash: metainfo.infoHash, origin: "download", stage: .verifying, session: nil))
+        Task {
+            let have = await Self.offLoop { storage.verifyAll(threads: System.coreCount) }
+            self.verified(metainfo, storage: storage, have: have, requireComplete: requireComplete)
+        }
+    }
+
+    private func verified(_ metainfo: Metainfo, storage: TorrentStorage, have: Bitfield, requireComplete: Bool) {
+        board.remove(metainfo.infoHash.hex)
+        guard !stopping, let download = downloads[metainfo.infoHash] else { return }
+        logger.info("verified existing data", metadata: [
+            "event": "data.verified", "torrent": .string(metainfo.info.name), "info_hash": .string(metainfo.infoHash.hex),
+            "pieces": .stringConvertible(have.setCount), "of": .stringConvertible(have.count),
+        ])
+        if requireComplete, !have.isComplete {
+            downloads[metainfo.infoHash] = nil
+            let reason = "\(storage.finalPath) already exists and is not this torrent's data "
+                + "(\(have.count - have.setCount) of \(have.count) pieces differ); move it away and drop the .mtorrent again"
+            if let inboxPath = download.inboxPath { refuse(inboxPath, reason: reason) }
+            return
+        }
+        startDownload(metainfo, storage: storage, have: have)
+    }
+
+    private func startDownload(_ metainfo: Metainfo, storage: TorrentStorage, have: Bitfield) {
+        let infoHash = metainfo.infoHash
+        guard let tracked = startSession(metainfo, storage: storage, have: have, name: metainfo.info.name, origin: "download",
+                                         resumePath: resumePath(infoHash)) else { return }
+        tracked.session.whenComplete {
+            Task { await self.downloadFinished(infoHash) }
+        }
+    }
+
+    /// The data is verified, flushed and under its final name in
+    /// `download_dir`: record it for restarts, file the `.mtorrent` under
+    /// `.done/`, keep seeding.
+    private func downloadFinished(_ infoHash: InfoHash) {
+        guard !stopping, var download = downloads[infoHash], let tracked = running[infoHash] else { return }
+        let storage = tracked.session.storage
+        let have = Bitfield(count: storage.info.pieceCount, allSet: true)
+        let record = SeedingRecord(metainfoBytes: download.metainfoBytes, dataPath: storage.finalPath,
+                                   resume: ResumeState(infoHash: infoHash, have: have, files: storage.fileStamps()))
+        do {
+            try FileIO.writeAtomically(record.encoded(), toPath: SeedingRecord.path(for: infoHash, stateDirectory: configuration.stateDirectory),
+                                       mode: 0o600)
+        } catch {
+            logger.error("cannot save state", metadata: ["event": "state.save_failed", "error": .string("\(error)")])
+        }
+        rmdir("\(configuration.downloadDirectory)/.incoming/\(infoHash.hex)")
+        if let inboxPath = download.inboxPath {
+            moveInboxFile(inboxPath, to: ".done")
+            download.inboxPath = nil
+            downloads[infoHash] = download
+        }
+        logger.info("download in place; seeding", metadata: [
+            "event": "download.finished", "torrent": .string(download.name), "info_hash": .string(infoHash.hex),
+            "path": .string(storage.finalPath), "bytes": .stringConvertible(storage.info.totalLength),
+        ])
+    }
+
+    /// Finished downloads from earlier runs: seeded again, re-verified only
+    /// if their files changed since.
+    private func restoreFinishedDownloads() {
+        let directory = "\(configuration.stateDirectory)/\(SeedingRecord.directoryName)"
+        for file in Self.listDirectory(directory) where file.hasSuffix(".state") {
+            let path = "\(directory)/\(file)"
+            guard let bytes = try? FileIO.readWholeFile(atPath: path, maxBytes: 1 << 30),
+                  let (record, metainfo) = SeedingRecord.decode(bytes) else {
+                logger.warning("unreadable state file removed", metadata: ["event": "state.invalid", "path": .string(path)])
+                unlink(path)
+                continue
+            }
+            guard access(record.dataPath, F_OK) == 0 else {
+                logger.info("finished download no longer on disk; not seeding it", metadata: [
+                    "event": "download.gone", "torrent": .string(metainfo.info.name), "path": .string(record.dataPath),
+                ])
+                unlink(path)
+                continue
+            }
+            downloads[metainfo.infoHash] = Download(name: metainfo.info.name, inboxPath: nil, metainfoBytes: record.metainfoBytes)
+            let storage = TorrentStorage(info: metainfo.info, location: .existing(path: record.dataPath))
+            if record.resume.files == storage.fileStamps() {
+                startSession(metainfo, storage: storage, have: record.resume.have, name: metainfo.info.name, origin: "download",
+                             resumePath: nil)
+            } else {
+                verifyThenStart(metainfo, storage: storage, requireComplete: true)
+            }
+        }
+    }
+
+    /// A finished download whose data was deleted stops seeding.
+    private func checkFinishedDownloadsStillThere() {
+        for (infoHash, download) in downloads where download.inboxPath == nil {
+            guard let tracked = running[infoHash], tracked.session.snapshot.isComplete,
+                  access(tracked.session.storage.finalPath, F_OK) != 0 else { continue }
+            logger.info("downloaded data removed; torrent stopped", metadata: [
+                "event": "download.gone", "torrent": .string(download.name), "info_hash": .string(infoHash.hex),
+            ])
+            downloads[infoHash] = nil
+            stopTorrent(infoHash)
+            unlink(SeedingRecord.path(for: infoHash, stateDirectory: configuration.stateDirectory))
+        }
+    }
+
+    private func refuse(_ path: String, reason: String) {
+        logger.warning("inbox file refused", metadata: ["event": "inbox.failed", "path": .string(path), "error": .string(reason)])
+        if let moved = moveInboxFile(path, to: ".failed") {
+            try? FileIO.writeAtomically(Array((reason + "\n").utf8), toPath: moved + ".error")
+        }
+    }
+
+    /// Moves an inbox file into `inbox/SUBDIR/`, never over another file.
+    @discardableResult
+    private func moveInboxFile(_ path: String, to subdirectory: String) -> String? {
+        let directory = "\(FileIO.directoryName(of: path))/\(subdirectory)"
+        mkdir(directory, 0o755)
+        let name = String(path.split(separator: "/").last ?? "")
+        var target = "\(directory)/\(name)"
+        var attempt = 1
+        while access(target, F_OK) == 0 || access(target + ".error", F_OK) == 0 {
+            attempt += 1
+            target = "\(directory)/\(name).\(attempt)"
+        }
+        guard rename(path, target) == 0 else {
+            logger.error("cannot move inbox file", metadata: [
+                "event": "inbox.move_failed", "path": .string(path), "error": .string(String(cString: strerror(errno))),
+            ])
+            return nil
+        }
+        return target
+    }
+
+    private func resumePath(_ infoHash: InfoHash) -> String {
+        "\(configuration.stateDirectory)/resume/\(infoHash.hex).resume"
+    }
+
+    // MARK: Sessions
+
+    private func startSeeding(_ metainfo: Metainfo, dataPath: String, name: String, origin: String) {
+        let storage = TorrentStorage(info: metainfo.info, location: .existing(path: dataPath))
+        startSession(metainfo, storage: storage, have: Bitfield(count: metainfo.info.pieceCount, allSet: true), name: name,
+                     origin: origin, resumePath: nil)
+    }
+
+    @discardableResult
+    private func startSession(_ metainfo: Metainfo, storage: TorrentStorage, have: Bitfield, name: String, origin: String,
+                              resumePath: String?) -> TrackedSession? {
+        guard let peers, !stopping else { return nil }
+        let infoHash = metainfo.infoHash
+        guard running[infoHash] == nil else {
+            logger.warning("same torrent twice; keeping the one running", metadata: [
+                "event": "torrent.duplicate", "torrent": .string(name), "info_hash": .string(infoHash.hex),
+            ])
+            return nil
+        }
+        var sessionConfiguration = SessionConfiguration()
+        sessionConfiguration.maxPeers = configuration.limits.maxPeersPerTorrent
+        sessionConfiguration.waitSeeders = configuration.swarm.waitSeeders
+        sessionConfiguration.waitLeechers = configuration.swarm.waitLeechers
+        sessionConfiguration.resumePath = resumePath
+        let session = TorrentSession(
+            metainfo: metainfo, storage: storage, peerID: peerID, configuration: sessionConfiguration,
+            loop: MultiThreadedEventLoopGroup.singleton.next(), logger: logger,
+            globalUploadLimit: uploadLimit, globalDownloadLimit: downloadLimit)
+        peers.add(session, have: have)
+        let tracked = TrackedSession(session: session, trackers: metainfo.trackerTiers, port: peers.port, logger: logger)
+        tracked.start()
+        running[infoHash] = tracked
+        board.set(infoHash.hex, .init(name: name, infoHash: infoHash, origin: origin, stage: .active, session: session))
+        return tracked
+    }
+
+    /// Stops a torrent in the background (announcing `stopped`).
+    private func stopTorrent(_ infoHash: InfoHash) {
+        board.remove(infoHash.hex)
+        guard let tracked = running.removeValue(forKey: infoHash) else { return }
+        peers?.remove(tracked.session)
+        Task { await tracked.stop() }
+    }
+
+    // MARK: Configuration
+
+    private func scheduleReload() {
+        guard !reloadScheduled else { return }
+        reloadScheduled = true
+        Task {
+            // Editors write in steps (truncate, write, rename): read once settled.
+            try? await Task.sleep(for: .milliseconds(200))
+            await self.reload(trigger: "file changed")
+        }
+    }
+
+    /// Reads the configuration file again and applies what changed; an
+    /// invalid file is logged (every issue with line:column) and ignored.
+    public func reload(trigger: String) async {
+        reloadScheduled = false
+        guard !stopping, let configurationPath else { return }
+        let result = ConfigurationLoader.load(path: configurationPath)
+        guard var fresh = result.configuration, result.issues.isEmpty else {
+            for issue in result.issues {
+                logger.error("configuration rejected; the running one stays", metadata: [
+                    "event": "config.rejected", "error": .string(issue.description), "trigger": .string(trigger),
+                ])
+            }
+            return
+        }
+        fresh = Self.normalized(fresh)
+        let changes = await apply(fresh)
+        logger.info("configuration reloaded", metadata: [
+            "event": "config.reloaded", "trigger": .string(trigger), "changed": .array(changes.map { .string($0) }),
+        ])
+    }
+
+    /// Applies a new configuration piece by piece, leaving untouched what
+    /// did not change; returns the sections that changed.
+    private func apply(_ fresh: ApplianceConfiguration) async -> [String] {
+        let old = configuration
+        var changes: [String] = []
+        do {
+            try makeDirectories(fresh)
+        } catch {
+            logger.error("configuration rejected; the running one stays", metadata: [
+                "event": "config.rejected", "error": .string("\(error)"),
+            ])
+            return []
+        }
+        configuration = fresh
+        board.configuration = fresh
+        if fresh.limits.uploadKBps != old.limits.uploadKBps || fresh.limits.downloadKBps != old.limits.downloadKBps {
+            changes.append("limits")
+            applyRates()
+            for tracked in running.values { tracked.session.limitsChanged() }
+        }
+        if fresh.swarm.waitSeeders != old.swarm.waitSeeders || fresh.swarm.waitLeechers != old.swarm.waitLeechers
+            || fresh.limits.maxPeersPerTorrent != old.limits.maxPeersPerTorrent {
+            changes.append("swarm")
+            for tracked in running.values {
+                tracked.session.updatePolicy(waitSeeders: fresh.swarm.waitSeeders, waitLeechers: fresh.swarm.waitLeechers,
+                                             maxPeers: fresh.limits.maxPeersPerTorrent)
+            }
+        }
+        if fresh.logging != old.logging {
+            changes.append("logging")
+            LogLevelControl.shared.level = Self.level(fresh.logging.level)
+        }
+        if fresh.network != old.network, let peers {
+            changes.append("network")
+            do {
+                try await peers.rebind(hosts: try listenHosts(fresh), port: fresh.network.port)
+                for tracked in running.values { await tracked.announcer.setPort(UInt16(clamping: peers.port)) }
+            } catch {
+                configuration.network = old.network
+                logger.error("cannot listen on the new address; peers stay on the old one", metadata: [
+                    "event": "config.partially_applied", "error": .string("\(error)"),
+                ])
+            }
+        }
+        if fresh.tracker.embedded != old.tracker.embedded {
+            changes.append("tracker.embedded")
+            await tracker?.shutdown()
+            tracker = nil
+            do {
+                tracker = try await startTracker(fresh)
+            } catch {
+                logger.error("cannot start the embedded tracker", metadata: ["event": "tracker.failed", "error": .string("\(error)")])
+            }
+        }
+        if fresh.tracker.url != old.tracker.url { changes.append("tracker.url") }
+        if fresh.status != old.status {
+            changes.append("status")
+            await statusServer?.close()
+            statusServer = nil
+            do {
+                statusServer = try await startStatusServer(fresh)
+            } catch {
+                logger.error("cannot start the status server", metadata: ["event": "status.failed", "error": .string("\(error)")])
+            }
+        }
+        if fresh.swarm.pieceLength != old.swarm.pieceLength || fresh.swarm.isPrivate != old.swarm.isPrivate {
+            changes.append("swarm.new_torrents")
+        }
+        if fresh.torrentDirectory != old.torrentDirectory {
+            changes.append("torrent_dir")
+            // Shared torrents' files follow to the new directory.
+            for (name, share) in shares {
+                guard let infoHash = share.infoHash, let tracked = running[infoHash] else { continue }
+                try? FileIO.writeAtomically(tracked.session.metainfo.encoded(), toPath: "\(fresh.torrentDirectory)/\(name).mtorrent")
+            }
+        }
+        if fresh.shareDirectory != old.shareDirectory {
+            changes.append("share_dir")
+            watcher?.unwatch(old.shareDirectory)
+            for name in Array(shares.keys) { retireShare(name) }
+            watcher?.watch(fresh.shareDirectory, recursive: true)
+            scanShareDirectory()
+        }
+        if fresh.inboxDirectory != old.inboxDirectory {
+            changes.append("inbox_dir")
+            watcher?.unwatch(old.inboxDirectory)
+            watcher?.watch(fresh.inboxDirectory, recursive: false)
+            scanInbox()
+        }
+        if fresh.downloadDirectory != old.downloadDirectory { changes.append("download_dir") }
+        if fresh.stateDirectory != old.stateDirectory {
+            changes.append("state_dir")
+            saveCatalog()
+        }
+        return changes
+    }
+
+    /// A share from a directory no longer shared: stopped, its `.mtorrent`
+    /// left in place (the data still exists).
+    private func retireShare(_ name: String) {
+        hashQueue.removeAll { $0 == name }
+        board.remove("share:\(name)")
+        if let infoHash = shares.removeValue(forKey: name)?.infoHash { stopTorrent(infoHash) }
+    }
+
+    private func applyRates() {
+        uploadLimit.setRate(bytesPerSecond: Double(configuration.limits.uploadKBps) * 1000)
+        downloadLimit.setRate(bytesPerSecond: Double(configuration.limits.downloadKBps) * 1000)
+    }
+
+    private func startTracker(_ configuration: ApplianceConfiguration) async throws -> TrackerServer? {
+        let embedded = configuration.tracker.embedded
+        guard embedded.enabled else { return nil }
+        guard let (host, port) = HostPort.parse(embedded.listen).map({ ($0.host, $0.port ?? 6969) }) else {
+            throw ApplianceError("tracker.embedded.listen: cannot read \(embedded.listen)")
+        }
+        var trackerConfiguration = TrackerConfiguration()
+        trackerConfiguration.interval = embedded.announceIntervalSeconds
+        trackerConfiguration.peerTimeout = embedded.peerTimeoutSeconds
+        do {
+            return try await TrackerServer.start(host: host, port: port, configuration: trackerConfiguration, logger: logger)
+        } catch {
+            throw ApplianceError("cannot start the embedded tracker on \(embedded.listen): \(error)")
+        }
+    }
+
+    private func startStatusServer(_ configuration: ApplianceConfiguration) async throws -> StatusServer {
+        guard let (host, port) = HostPort.parse(configuration.status.listen).map({ ($0.host, $0.port ?? 6880) }) else {
+            throw ApplianceError("status.listen: cannot read \(configuration.status.listen)")
+        }
+        do {
+            let server = try await StatusServer.start(host: host, port: port, report: report)
+            logger.info("status server listening", metadata: ["event": "status.started", "listen": .string(server.address)])
+            return server
+        } catch {
+            throw ApplianceError("cannot start the status server on \(configuration.status.listen): \(error)")
+        }
+    }
+
+    /// The addresses of `network.interfaces`, or all addresses.
+    private func listenHosts(_ configuration: ApplianceConfiguration) throws -> [String] {
+        guard !configuration.network.interfaces.isEmpty else { return ["0.0.0.0"] }
+        return try configuration.network.interfaces.map { interface in
+            guard let address = try InterfaceAddress.ipv4(of: interface) else {
+                throw ApplianceError("network.interfaces: \(interface) has no IPv4 address")
+            }
+            return address
+        }
+    }
+
+    /// `tracker.url`, or the embedded tracker on the first interface's
+    /// address (SPEC section 5).
+    private func announceURL() -> String {
+        if let url = configuration.tracker.url { return url }
+        let listen = HostPort.parse(configuration.tracker.embedded.listen)
+        var host = listen?.host ?? "0.0.0.0"
+        if host == "0.0.0.0" || host == "::" {
+            let first = configuration.network.interfaces.first.flatMap { try? InterfaceAddress.ipv4(of: $0) }
+            host = first ?? InterfaceAddress.firstNonLoopbackIPv4() ?? "127.0.0.1"
+        }
+        return "http://\(HostPort.format(host: host, port: listen?.port ?? 6969))/announce"
+    }
+
+    private func makeDirectories(_ configuration: ApplianceConfiguration) throws {
+        let state = configuration.stateDirectory
+        for directory in [
+            configuration.shareDirectory, configuration.inboxDirectory, configuration.downloadDirectory,
+            configuration.torrentDirectory, state, "\(state)/resume", "\(state)/\(SeedingRecord.directoryName)",
+        ] {
+            try Self.makeDirectory(directory)
+        }
+    }
+
+    // MARK: State
+
+    private func scheduleCatalogSave() {
+        guard !catalogSaveScheduled else { return }
+        catalogSaveScheduled = true
+        Task {
+            // Batched: a first start with thousands of files writes it a
+            // few times, not once per file.
+            try? await Task.sleep(for: .seconds(1))
+            self.saveCatalog()
+        }
+    }
+
+    private func saveCatalog() {
+        catalogSaveScheduled = false
+        let catalog = self.catalog
+        do {
+            try catalog.save(toDirectory: configuration.stateDirectory)
+        } catch {
+            logger.error("cannot save the hashing cache", metadata: ["event": "state.save_failed", "error": .string("\(error)")])
+        }
+    }
+
+    // MARK: Helpers
+
+    private static func normalized(_ configuration: ApplianceConfiguration) -> ApplianceConfiguration {
+        func trim(_ path: String) -> String {
+            var path = path
+            while path.count > 1, path.hasSuffix("/") { path.removeLast() }
+            return path
+        }
+        var configuration = configuration
+        configuration.shareDirectory = trim(configuration.shareDirectory)
+        configuration.inboxDirectory = trim(configuration.inboxDirectory)
+        configuration.downloadDirectory = trim(configuration.downloadDirectory)
+        configuration.torrentDirectory = trim(configuration.torrentDirectory)
+        configuration.stateDirectory = trim(configuration.stateDirectory)
+        return configuration
+    }
+
+    public static func level(_ level: ApplianceConfiguration.Logging.Level) -> Logger.Level {
+        switch level {
+        case .error: return .error
+        case .warning: return .warning
+        case .info: return .info
+        case .debug: return .debug
+        case .trace: return .trace
+        }
+    }
+
+    static func makeDirectory(_ path: String) throws {
+        var partial = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            partial += "/\(component)"
+            if mkdir(partial, 0o755) != 0, errno != EEXIST {
+                throw ApplianceError("cannot create directory \(partial): \(String(cString: strerror(errno)))")
+            }
+        }
+    }
+
+    static func listDirectory(_ path: String) -> [String] {
+        guard let handle = opendir(path) else { return [] }
+        defer { closedir(handle) }
+        var names: [String] = []
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name != ".", name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// Runs blocking work (hashing, verifying) on a global queue.
+    static func offLoop<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: work()) }
+        }
+    }
+}

@@ -1,0 +1,96 @@
+import Metainfo
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A top-level entry of the share directory as it is on disk now: its
+/// files' snapshots (the fingerprint the hashing cache is keyed by) and when
+/// anything in it last changed, to tell whether it has settled.
+///
+/// Cheap: only `lstat` calls, no reads, so the periodic rescan can probe
+/// every shared entry.
+struct ShareProbe: Sendable {
+    /// Each regular file by its path relative to the entry ("" for a
+    /// single file), as device, inode, size and modification time.
+    typealias Fingerprint = [String: FileSnapshot]
+
+    let name: String
+    let path: String
+    let fingerprint: Fingerprint
+    /// Latest modification or status change (seconds since the epoch) of
+    /// any file or directory in it. The status change time counts because
+    /// `cp -p` and `mv` keep an old modification time.
+    let lastChange: Double
+    /// A file inside still being written (`.part`, `.tmp`, `~`), if any.
+    let inProgressFile: String?
+    let isDirectory: Bool
+
+    /// Nil when the entry is gone, is not a regular file or directory (a
+    /// symbolic link at the top could share anything on the machine), or
+    /// holds no data.
+    init?(name: String, in directory: String) {
+        self.name = name
+        self.path = "\(directory)/\(name)"
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return nil }
+        var fingerprint: Fingerprint = [:]
+        var lastChange = Self.changeTime(info)
+        var inProgress: String?
+        switch info.st_mode & S_IFMT {
+        case S_IFREG:
+            isDirectory = false
+            fingerprint[""] = FileSnapshot(info)
+        case S_IFDIR:
+            isDirectory = true
+            Self.walk(path, prefix: "", into: &fingerprint, lastChange: &lastChange, inProgress: &inProgress)
+        default:
+            return nil
+        }
+        guard fingerprint.values.contains(where: { $0.size > 0 }) else { return nil }
+        self.fingerprint = fingerprint
+        self.lastChange = lastChange
+        self.inProgressFile = inProgress
+    }
+
+    /// Settled: nothing in it changed for `settle` seconds and nothing in it
+    /// is a work-in-progress name.
+    func isSettled(now: Double, settle: Double) -> Bool {
+        inProgressFile == nil && now - lastChange >= settle
+    }
+
+    private static func changeTime(_ info: stat) -> Double {
+        let modified = Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
+        let changed = Double(info.st_ctim.tv_sec) + Double(info.st_ctim.tv_nsec) / 1e9
+        return max(modified, changed)
+    }
+
+    private static func walk(_ directory: String, prefix: String, into fingerprint: inout Fingerprint,
+                             lastChange: inout Double, inProgress: inout String?) {
+        guard let handle = opendir(directory) else { return }
+        defer { closedir(handle) }
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            guard name != ".", name != ".." else { continue }
+            let path = "\(directory)/\(name)"
+            let relative = prefix.isEmpty ? name : "\(prefix)/\(name)"
+            var info = stat()
+            guard lstat(path, &info) == 0 else { continue }
+            lastChange = max(lastChange, changeTime(info))
+            if DropRules.isInProgress(name) { inProgress = inProgress ?? relative }
+            switch info.st_mode & S_IFMT {
+            case S_IFREG: fingerprint[relative] = FileSnapshot(info)
+            case S_IFDIR: walk(path, prefix: relative, into: &fingerprint, lastChange: &lastChange, inProgress: &inProgress)
+            default: continue  // links and special files are not shared
+            }
+        }
+    }
+
+    /// Wall-clock seconds since the epoch (file times are wall clock).
+    static func now() -> Double {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+    }
+}
