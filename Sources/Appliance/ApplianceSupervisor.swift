@@ -913,16 +913,7 @@ public actor ApplianceSupervisor {
     }
 
     static func listDirectory(_ path: String) -> [String] {
-        guard let handle = opendir(path) else { return [] }
-        defer { closedir(handle) }
-        var names: [String] = []
-        while let entry = readdir(handle) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
-            if name != ".", name != ".." { names.append(name) }
-        }
-        return names
+        DirectoryEntries.read(path).map(\.name)
     }
 
     /// Runs blocking work (hashing, verifying) on a global queue.

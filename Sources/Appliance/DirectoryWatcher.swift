@@ -118,14 +118,9 @@ public final class DirectoryWatcher: Sendable {
             return
         }
         state.withLock { $0.paths[descriptor] = Watched(path: path, recursive: recursive) }
-        guard recursive, let directory = opendir(path) else { return }
-        defer { closedir(directory) }
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
-            guard name != ".", name != "..", entry.pointee.d_type == UInt8(DT_DIR) else { continue }
-            add("\(path)/\(name)", recursive: true)
+        guard recursive else { return }
+        for entry in DirectoryEntries.read(path) where entry.isDirectory {
+            add("\(path)/\(entry.name)", recursive: true)
         }
     }
 

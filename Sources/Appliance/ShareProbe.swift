@@ -66,13 +66,7 @@ struct ShareProbe: Sendable {
 
     private static func walk(_ directory: String, prefix: String, into fingerprint: inout Fingerprint,
                              lastChange: inout Double, inProgress: inout String?) {
-        guard let handle = opendir(directory) else { return }
-        defer { closedir(handle) }
-        while let entry = readdir(handle) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
-            guard name != ".", name != ".." else { continue }
+        for name in DirectoryEntries.read(directory).map(\.name) {
             let path = "\(directory)/\(name)"
             let relative = prefix.isEmpty ? name : "\(prefix)/\(name)"
             var info = stat()

@@ -173,13 +173,13 @@ _microtorr() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    create|info|tracker|download|demo|check-config|completion|help)
+    create|info|tracker|download|demo|daemon|check-config|completion|help)
         # Offer subcommand argument completions
         "_microtorr_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'create info tracker download demo check-config completion help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'create info tracker download demo daemon check-config completion help' -- "${cur}"))
         ;;
     esac
 }
@@ -377,6 +377,22 @@ _microtorr_demo() {
         ;;
     '--log-format')
         __microtorr_add_completions -W 'json'$'\n''text'
+        return
+        ;;
+    esac
+}
+
+_microtorr_daemon() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--config)
+    __microtorr_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--config')
+        __microtorr_add_completions -o plusdirs -fX '!*.@(yaml|yml)'
         return
         ;;
     esac

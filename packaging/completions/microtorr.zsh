@@ -55,6 +55,7 @@ _microtorr() {
             'tracker:Run an HTTP BitTorrent tracker (announce, scrape, Prometheus metrics).'
             'download:Download a torrent (or seed existing data with -s), then seed until interrupted.'
             'demo:Replay the original walkthrough on loopback: tracker, rate-limited seeder, two cooperating leechers.'
+            'daemon:Run the appliance: share dropped files, download dropped .mtorrent files, as the YAML config says.'
             'check-config:Validate an appliance configuration file; print every error with its line and column.'
             'completion:Print the shell completion script for bash, zsh or fish.'
             'help:Show subcommand help information.'
@@ -63,7 +64,7 @@ _microtorr() {
         ;;
     arg)
         case "${words[1]}" in
-        create|info|tracker|download|demo|check-config|completion|help)
+        create|info|tracker|download|demo|daemon|check-config|completion|help)
             "_microtorr_${words[1]}" && ret=0
             ;;
         esac
@@ -170,6 +171,18 @@ _microtorr_demo() {
         '--keep[Keep the temporary directory (its path is printed).]'
         '(-v --verbosity)'{-v,--verbosity}'[Verbosity\: 0 quiet, 1 info, 2 debug, 3 trace.]:verbosity:'
         '--log-format[Log line format\: text or json (default\: text on a terminal, json otherwise).]:log-format:{__microtorr_complete "${___log_format[@]}"}'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_microtorr_daemon() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--config[The YAML file (default\: /etc/microtorr/microtorr.yaml if it exists, else a local default under ./microtorr-data).]:config:_files -g '\''*.yaml *.yml'\'''
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )

@@ -32,7 +32,11 @@ public final class TrackerServer: Sendable {
         // SO_REUSEPORT would also let a second tracker join the port
         // silently: an exclusive bind first makes a busy port an error
         // (and resolves port 0 to the port all listeners then share).
-        let probe = try await ServerBootstrap(group: group).bind(host: host, port: port).get()
+        // (SO_REUSEADDR: connections of a previous run in TIME_WAIT must
+        // not block a restart; a live listener still does.)
+        let probe = try await ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .bind(host: host, port: port).get()
         var boundPort = probe.localAddress?.port ?? port
         try await probe.close()
         var channels: [any Channel] = []

@@ -1,0 +1,260 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// The appliance end to end (issue #6): real `microtorr daemon` processes
+/// with their own directories and YAML files on loopback, a real libtorrent
+/// peer, files dropped and edited as users and admins do.
+@Suite("microtorr daemon", .serialized)
+struct DaemonTests {
+    /// A drops a file into its share; B gets its `.mtorrent` in the inbox,
+    /// downloads, verifies, moves it into downloads and seeds it, so that
+    /// libtorrent can fetch it from B alone.
+    @Test func twoDaemonsShareThenDownloadThenSeedToLibtorrent() throws {
+        let a = DaemonFixture(embeddedTracker: true)
+        let b = DaemonFixture(embeddedTracker: false, trackerPort: a.trackerPort)
+        try a.start()
+        try b.start()
+        let content = pseudoRandomBytes(count: 3_000_000 + 12_345, seed: 61)
+        try DaemonFixture.drop(content, at: "\(a.share)/holiday.bin")
+
+        let torrent = "\(a.torrents)/holiday.bin.mtorrent"
+        #expect(DaemonFixture.waitForFile(torrent), "A made no .mtorrent: \(a.log)")
+        #expect(a.waitForEvent("torrent.created") { $0["torrent"] as? String == "holiday.bin" } != nil)
+        #expect(try a.waitForState("holiday.bin", "seeding"))
+
+        // Copied into B's inbox the plain way (not atomically).
+        try FileManager.default.copyItem(atPath: torrent, toPath: "\(b.inbox)/holiday.bin.mtorrent")
+        let finished = b.waitForEvent("download.finished", timeout: 90)
+        #expect(finished != nil, "B did not finish: \(b.log)")
+        let downloaded = "\(b.downloads)/holiday.bin"
+        #expect(FileManager.default.contents(atPath: downloaded) == Data(content))
+        #expect(FileManager.default.fileExists(atPath: "\(b.inbox)/.done/holiday.bin.mtorrent"))
+        #expect(!FileManager.default.fileExists(atPath: "\(b.inbox)/holiday.bin.mtorrent"))
+        // Nothing unverified was ever under the final name or left behind.
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: "\(b.downloads)/.incoming")) ?? []).isEmpty)
+        #expect(try b.waitForState("holiday.bin", "seeding"))
+        #expect(try Self.eventually { (try a.torrentStatus(named: "holiday.bin")?["uploaded"] as? Int ?? 0) >= content.count })
+
+        // A third peer, libtorrent, is given B only.
+        a.stop()
+        let scratch = TemporaryDirectory()
+        let leech = try ProcessRunner.libtorrentTool(
+            ["leech", torrent, scratch.path, "127.0.0.1:\(b.peerPort)", "60"], in: scratch.path)
+        let report = try jsonObject(leech.stdout.split(separator: "\n").last.map(String.init) ?? "")
+        #expect(report["finished"] as? Bool == true, "\(leech.stdout) \(leech.stderr)")
+        #expect(FileManager.default.contents(atPath: "\(scratch.path)/holiday.bin") == Data(content))
+        #expect(b.stop().status == 0)
+    }
+
+    /// A file written in chunks over a few seconds (closed and reopened
+    /// between chunks) is shared once, from its final content.
+    @Test func slowlyWrittenFileIsSharedOnceWithItsFinalContent() throws {
+        let a = DaemonFixture(embeddedTracker: true)
+        try a.start(settleSeconds: 1.5)
+        let path = "\(a.share)/slow.bin"
+        let content = pseudoRandomBytes(count: 12 * 100_000, seed: 62)
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
+        for chunk in 0..<12 {
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+            try handle.seekToEnd()
+            try handle.write(contentsOf: content[chunk * 100_000..<(chunk + 1) * 100_000])
+            try handle.close()
+            usleep(250_000)
+        }
+        let created = a.waitForEvent("torrent.created") { $0["torrent"] as? String == "slow.bin" }
+        #expect(created != nil, "\(a.log)")
+        usleep(3_000_000)  // room for any second, wrong, creation
+        #expect(a.events("torrent.created").count == 1)
+        #expect(a.events("torrent.retired").isEmpty)
+
+        // The same torrent `microtorr create` makes from the final file.
+        let reference = try ProcessRunner.microtorr(["create", path, "-o", "\(a.root)/reference.mtorrent", "-v", "0"])
+        #expect(reference.status == 0)
+        let info = try ProcessRunner.microtorr(["info", "--json", "\(a.root)/reference.mtorrent"])
+        #expect(created?["info_hash"] as? String == (try jsonObject(info.stdout)["info_hash"] as? String))
+        #expect(a.stop().status == 0)
+    }
+
+    /// Changing a shared file retires its torrent for a new one; removing
+    /// it stops the torrent and removes its `.mtorrent`.
+    @Test func changedAndRemovedSharesFollowTheDisk() throws {
+        let a = DaemonFixture(embeddedTracker: true)
+        try a.start(settleSeconds: 0.5)
+        let path = "\(a.share)/notes.txt"
+        try DaemonFixture.drop(pseudoRandomBytes(count: 50_000, seed: 1), at: path)
+        let first = try #require(a.waitForEvent("torrent.created"))
+        try DaemonFixture.drop(pseudoRandomBytes(count: 60_000, seed: 2), at: path)
+        let second = a.waitForEvent("torrent.created") { $0["info_hash"] as? String != first["info_hash"] as? String }
+        #expect(second != nil, "\(a.log)")
+        #expect(a.events("torrent.retired").first?["info_hash"] as? String == first["info_hash"] as? String)
+        let metainfo = try ProcessRunner.microtorr(["info", "--json", "\(a.torrents)/notes.txt.mtorrent"])
+        #expect(try jsonObject(metainfo.stdout)["info_hash"] as? String == second?["info_hash"] as? String)
+
+        try FileManager.default.removeItem(atPath: path)
+        #expect(a.waitForEvent("share.removed") != nil)
+        #expect(!FileManager.default.fileExists(atPath: "\(a.torrents)/notes.txt.mtorrent"))
+        #expect(try a.torrentStatus(named: "notes.txt") == nil)
+        // A folder becomes one multi-file torrent; names in progress are left alone.
+        try FileManager.default.createDirectory(atPath: "\(a.share)/album/disc1", withIntermediateDirectories: true)
+        try Data(pseudoRandomBytes(count: 40_000, seed: 3)).write(to: URL(fileURLWithPath: "\(a.share)/album/disc1/a.flac"))
+        try Data(pseudoRandomBytes(count: 30_000, seed: 4)).write(to: URL(fileURLWithPath: "\(a.share)/album/b.flac"))
+        try Data([1, 2, 3]).write(to: URL(fileURLWithPath: "\(a.share)/draft.part"))
+        #expect(a.waitForEvent("torrent.created") { $0["torrent"] as? String == "album" } != nil)
+        let album = try ProcessRunner.microtorr(["info", "--json", "\(a.torrents)/album.mtorrent"])
+        #expect((try jsonObject(album.stdout)["files"] as? [Any])?.count == 2)
+        #expect(!FileManager.default.fileExists(atPath: "\(a.torrents)/draft.part.mtorrent"))
+        #expect(a.stop().status == 0)
+    }
+
+    /// Editing `upload_kbps` applies to the running daemon: `/status` shows
+    /// the new limit and a libtorrent leecher's measured rate follows it.
+    @Test func uploadLimitEditAppliesLive() throws {
+        let a = DaemonFixture(embeddedTracker: true)
+        a.uploadKBps = 300
+        try a.start(settleSeconds: 0.3)
+        let content = pseudoRandomBytes(count: 9_000_000, seed: 63)
+        try DaemonFixture.drop(content, at: "\(a.share)/big.bin")
+        #expect(try a.waitForState("big.bin", "seeding"))
+        #expect((try a.status()["limits"] as? [String: Any])?["upload_kbps"] as? Int == 300)
+
+        let scratch = TemporaryDirectory()
+        let launched = Date()
+        let leech = try BackgroundProcess(
+            "/usr/bin/python3", [ProcessRunner.repositoryRoot + "/Tests/Interop/libtorrent_tool.py", "leech",
+                                 "\(a.torrents)/big.bin.mtorrent", scratch.path, "127.0.0.1:\(a.peerPort)", "90"],
+            in: scratch.path)
+        usleep(6_000_000)
+        a.uploadKBps = 1500
+        try a.writeConfig()
+        let edited = Date().timeIntervalSince(launched)
+        #expect(a.waitForEvent("config.reloaded", timeout: 20) != nil, "\(a.log)")
+        #expect((try a.status()["limits"] as? [String: Any])?["upload_kbps"] as? Int == 1500)
+        #expect(leech.waitForExit(timeout: 90))
+        let report = try jsonObject(leech.stdout.split(separator: "\n").last.map(String.init) ?? "")
+        #expect(report["finished"] as? Bool == true, "\(leech.stdout) \(leech.stderr)")
+        let samples = (report["samples"] as? [[Double]] ?? []).map { ($0[0], $0[1]) }
+        // Leecher time runs behind ours (its start-up), never ahead.
+        let before = Self.rate(samples, from: 1.5, to: edited - 1.5)
+        let after = Self.rate(samples, from: edited + 1.5, to: samples.last(where: { $0.1 < 0.98 * Double(content.count) })?.0 ?? 0)
+        #expect(before.map { abs($0 / 300_000 - 1) < 0.2 } == true, "before: \(String(describing: before))")
+        #expect(after.map { abs($0 / 1_500_000 - 1) < 0.2 } == true, "after: \(String(describing: after))")
+        #expect(a.stop().status == 0)
+    }
+
+    /// Polls `condition` for up to `timeout` seconds.
+    static func eventually(timeout: TimeInterval = 10, _ condition: () throws -> Bool) rethrows -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if try condition() { return true }
+            usleep(100_000)
+        }
+        return false
+    }
+
+    private static func rate(_ samples: [(Double, Double)], from start: Double, to end: Double) -> Double? {
+        guard end - start >= 2, let first = samples.first(where: { $0.0 >= start }),
+              let last = samples.last(where: { $0.0 <= end }), last.0 - first.0 >= 2 else { return nil }
+        return (last.1 - first.1) / (last.0 - first.0)
+    }
+
+    /// A broken edit is logged with line:column (as `check-config` says it)
+    /// and the daemon goes on with the old configuration; SIGHUP reloads.
+    @Test func brokenEditIsRejectedAndTheDaemonKeepsServing() throws {
+        let a = DaemonFixture(embeddedTracker: true)
+        a.uploadKBps = 700
+        try a.start(settleSeconds: 0.3)
+        try a.writeConfig(a.yaml.replacingOccurrences(of: "  upload_kbps: 700", with: "  upload_kbps: 9O0\n  uplod_kbps: 5"))
+        let rejected = a.waitForEvent("config.rejected", timeout: 20)
+        let error = try #require(rejected?["error"] as? String, "\(a.log)")
+        let check = try ProcessRunner.microtorr(["check-config", "--config", a.configPath])
+        #expect(check.status != 0)
+        let reported = check.stdout.split(separator: "\n").map(String.init)
+        #expect(reported.contains(error))
+        #expect(reported.count == 2)
+        #expect(error.hasPrefix("\(a.configPath):"))
+        #expect(reported.contains { $0.contains("did you mean") })
+        // Still serving, on the old limits.
+        #expect((try a.status()["limits"] as? [String: Any])?["upload_kbps"] as? Int == 700)
+        try DaemonFixture.drop(pseudoRandomBytes(count: 10_000, seed: 5), at: "\(a.share)/after.bin")
+        #expect(a.waitForEvent("torrent.created") { $0["torrent"] as? String == "after.bin" } != nil)
+
+        a.uploadKBps = 800
+        try a.writeConfig()
+        #expect(a.waitForEvent("config.reloaded", timeout: 20) != nil)
+        #expect((try a.status()["limits"] as? [String: Any])?["upload_kbps"] as? Int == 800)
+        kill(a.process!.pid, SIGHUP)
+        #expect(a.waitForEvent("config.reloaded", timeout: 20) { $0["trigger"] as? String == "SIGHUP" } != nil)
+        #expect(a.stop().status == 0)
+    }
+
+    /// Anything in the inbox that is not a valid torrent goes to `.failed/`
+    /// with a `.error` file saying why; hostile paths never touch the disk.
+    @Test func invalidInboxFilesLandInFailedWithTheirReason() throws {
+        let b = DaemonFixture(embeddedTracker: true)
+        try b.start(settleSeconds: 0.3)
+        try DaemonFixture.drop(Array("not bencode at all".utf8), at: "\(b.inbox)/garbage.mtorrent")
+        let hostile = Array("d4:infod6:lengthi5e4:name9:../../etc12:piece lengthi16384e6:pieces20:".utf8)
+            + [UInt8](repeating: 0x41, count: 20) + Array("ee".utf8)
+        try DaemonFixture.drop(hostile, at: "\(b.inbox)/hostile.mtorrent")
+        for name in ["garbage.mtorrent", "hostile.mtorrent"] {
+            #expect(DaemonFixture.waitForFile("\(b.inbox)/.failed/\(name).error", timeout: 30), "\(b.log)")
+            #expect(FileManager.default.fileExists(atPath: "\(b.inbox)/.failed/\(name)"))
+            #expect(!FileManager.default.fileExists(atPath: "\(b.inbox)/\(name)"))
+        }
+        let garbage = try String(contentsOfFile: "\(b.inbox)/.failed/garbage.mtorrent.error", encoding: .utf8)
+        #expect(garbage.contains("not a valid .mtorrent"))
+        let reason = try String(contentsOfFile: "\(b.inbox)/.failed/hostile.mtorrent.error", encoding: .utf8)
+        #expect(reason.contains("name"), "\(reason)")
+        #expect(b.events("inbox.failed").count == 2)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: b.downloads).filter { !$0.hasPrefix(".") }.isEmpty)
+        #expect(b.stop().status == 0)
+    }
+
+    /// Data already in download_dir is verified and seeded, not fetched.
+    @Test func existingDataIsVerifiedAndSeededNotFetched() throws {
+        let b = DaemonFixture(embeddedTracker: true)
+        try b.start(settleSeconds: 0.3)
+        let scratch = TemporaryDirectory()
+        try scratch.randomFile("movie.bin", size: 1_500_000)
+        let torrent = try Fixtures.makeTorrent(scratch, target: "movie.bin", tracker: "http://127.0.0.1:\(b.trackerPort)/announce")
+        try FileManager.default.copyItem(atPath: "\(scratch.path)/movie.bin", toPath: "\(b.downloads)/movie.bin")
+        try FileManager.default.copyItem(atPath: "\(scratch.path)/\(torrent)", toPath: "\(b.inbox)/movie.mtorrent")
+        #expect(b.waitForEvent("download.finished", timeout: 30) != nil, "\(b.log)")
+        #expect(b.events("data.verified").first?["pieces"] as? Int == b.events("data.verified").first?["of"] as? Int)
+        #expect(try b.waitForState("movie.bin", "seeding"))
+        #expect(try b.torrentStatus(named: "movie.bin")?["downloaded"] as? Int == 0)
+        #expect(FileManager.default.fileExists(atPath: "\(b.inbox)/.done/movie.mtorrent"))
+        #expect(b.stop().status == 0)
+    }
+
+    /// SIGTERM: exit 0 within 10 s with `stopped` announced for every
+    /// torrent; the restart hashes nothing unchanged and seeds at once,
+    /// and a file changed while down is hashed again.
+    @Test func sigtermStopsCleanlyAndRestartDoesNotRehash() throws {
+        let a = DaemonFixture(embeddedTracker: true)
+        try a.start(settleSeconds: 0.3)
+        try DaemonFixture.drop(pseudoRandomBytes(count: 400_000, seed: 7), at: "\(a.share)/one.bin")
+        try DaemonFixture.drop(pseudoRandomBytes(count: 500_000, seed: 8), at: "\(a.share)/two.bin")
+        #expect(try a.waitForState("one.bin", "seeding"))
+        #expect(try a.waitForState("two.bin", "seeding"))
+        #expect(a.waitForEvent("tracker.announce", timeout: 20) { $0["announce_event"] as? String == "started" } != nil)
+        let stopped = a.stop()
+        #expect(stopped.status == 0)
+        #expect(stopped.seconds < 10)
+        let firstLog = a.stoppedLog
+        let stoppedAnnounces = Fixtures.events("tracker.announce", in: firstLog).filter { $0["announce_event"] as? String == "stopped" }
+        #expect(Set(stoppedAnnounces.compactMap { $0["info_hash"] as? String }).count == 2, "\(firstLog)")
+        #expect(!Fixtures.events("daemon.stopped", in: firstLog).isEmpty)
+        #expect(Fixtures.events("torrent.created", in: firstLog).count == 2)
+
+        // Change one file while the daemon is down.
+        try Data(pseudoRandomBytes(count: 500_000, seed: 9)).write(to: URL(fileURLWithPath: "\(a.share)/two.bin"))
+        try a.start(settleSeconds: 0.3)
+        #expect(try a.waitForState("one.bin", "seeding", timeout: 10))
+        #expect(a.waitForEvent("torrent.created", timeout: 20) { $0["torrent"] as? String == "two.bin" } != nil)
+        #expect(a.events("torrent.created").count == 1)
+        #expect(a.events("share.cached").map { $0["torrent"] as? String } == ["one.bin"])
+        #expect(a.stop().status == 0)
+    }
+}
