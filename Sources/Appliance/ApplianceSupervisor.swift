@@ -56,9 +56,18 @@ public actor ApplianceSupervisor {
     private var scheduledShareChecks: Set<String> = []
     private var scheduledInboxChecks: Set<String> = []
     private var reloadScheduled = false
+    /// A reload runs at a time; one asked for meanwhile runs after it.
+    private var reloading = false
+    private var reloadAgain: String?
+    /// Shared entries waiting to be hashed, in order, and as a set.
     private var hashQueue: [String] = []
+    private var hashQueueHead = 0
+    private var queued: Set<String> = []
     private var hashing: String?
     private var stopping = false
+    /// Torrents being stopped in the background (shutdown waits for them).
+    private var stopsInFlight: [Int: Task<Void, Never>] = [:]
+    private var nextStopID = 0
 
     private struct Share {
         /// The torrent running for it; nil while settling or hashing.
@@ -92,6 +101,7 @@ public actor ApplianceSupervisor {
     /// takes what is waiting in the share and inbox directories.
     public func start() async throws {
         try makeDirectories(configuration)
+        Self.raiseDescriptorLimit()
         catalog = ShareCatalog.load(fromDirectory: configuration.stateDirectory)
         applyRates()
         LogLevelControl.shared.level = Self.level(configuration.logging.level)
@@ -149,10 +159,27 @@ public actor ApplianceSupervisor {
         saveCatalog()
         let sessions = Array(running.values)
         running = [:]
-        await withTaskGroup(of: Void.self) { group in
-            for tracked in sessions {
-                group.addTask { await tracked.stop() }
+        let background = Array(stopsInFlight.values)
+        // Announces are bounded (3 s each, side by side with the flush);
+        // the whole stop is bounded too, so SIGTERM ends within 10 s.
+        let finished = await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await withTaskGroup(of: Void.self) { stops in
+                    for tracked in sessions { stops.addTask { await tracked.stop() } }
+                    for task in background { stops.addTask { await task.value } }
+                }
+                return true
             }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(7))
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+        if !finished {
+            logger.warning("some torrents did not stop in time", metadata: ["event": "daemon.stop_timeout"])
         }
         await peers?.close()
         await tracker?.shutdown()
@@ -243,9 +270,28 @@ public actor ApplianceSupervisor {
     private func rescanAll() {
         guard !stopping else { return }
         try? makeDirectories(configuration)
+        // A watched directory removed and made again needs its watch again
+        // (adding an existing watch is harmless).
+        watcher?.watch(configuration.shareDirectory, recursive: true)
+        watcher?.watch(configuration.inboxDirectory, recursive: false)
         scanShareDirectory()
         scanInbox()
         checkFinishedDownloadsStillThere()
+        refuseFailedDownloads()
+    }
+
+    /// A download that cannot finish (its final name taken meanwhile, a
+    /// disk error) is stopped and its `.mtorrent` filed under `.failed/`
+    /// with the reason; its verified data stays staged for another try.
+    private func refuseFailedDownloads() {
+        for (infoHash, download) in downloads {
+            guard let inboxPath = download.inboxPath, let tracked = running[infoHash] else { continue }
+            let snapshot = tracked.session.snapshot
+            guard let error = snapshot.error, !snapshot.isComplete else { continue }
+            downloads[infoHash] = nil
+            stopTorrent(infoHash)
+            refuse(inboxPath, reason: "download failed: \(error)")
+        }
     }
 
     private func scanShareDirectory() {
@@ -280,7 +326,7 @@ public actor ApplianceSupervisor {
             return
         }
         if let share = shares[name], share.fingerprint == probe.fingerprint { return }
-        if hashing == name || hashQueue.contains(name) { return }
+        if hashing == name || queued.contains(name) { return }
         if let old = shares[name]?.infoHash {
             logger.info("shared entry changed; retiring its torrent", metadata: [
                 "event": "torrent.retired", "torrent": .string(name), "info_hash": .string(old.hex),
@@ -297,8 +343,8 @@ public actor ApplianceSupervisor {
         }
         if let cached = catalog[name], cached.fingerprint == probe.fingerprint,
            let metainfo = loadOwnTorrent(named: name, infoHash: cached.infoHash) {
-            shares[name] = Share(infoHash: metainfo.infoHash, fingerprint: probe.fingerprint)
-            startSeeding(metainfo, dataPath: probe.path, name: name, origin: "share")
+            let started = startSeeding(metainfo, dataPath: probe.path, name: name, origin: "share")
+            shares[name] = Share(infoHash: started ? metainfo.infoHash : nil, fingerprint: probe.fingerprint)
             logger.debug("shared entry unchanged since hashed", metadata: [
                 "event": "share.cached", "torrent": .string(name), "info_hash": .string(metainfo.infoHash.hex),
             ])
@@ -306,40 +352,69 @@ public actor ApplianceSupervisor {
         }
         shares[name] = shares[name] ?? Share()
         hashQueue.append(name)
+        queued.insert(name)
         board.set("share:\(name)", .init(name: name, infoHash: nil, origin: "share", stage: .hashing, session: nil))
         logger.info("new shared entry", metadata: ["event": "share.added", "torrent": .string(name)])
         pumpHashing()
     }
 
-    /// Hashes queued entries one at a time (each on every core).
+    /// Hashes queued entries one at a time (each on every core), and
+    /// writes each `.mtorrent`, off the actor.
     private func pumpHashing() {
-        guard hashing == nil, !stopping, !hashQueue.isEmpty else { return }
-        let name = hashQueue.removeFirst()
+        guard hashing == nil, !stopping else { return }
+        guard hashQueueHead < hashQueue.count else {
+            hashQueue = []
+            hashQueueHead = 0
+            return
+        }
+        let name = hashQueue[hashQueueHead]
+        hashQueueHead += 1
+        queued.remove(name)
+        board.remove("share:\(name)")
         guard let probe = ShareProbe(name: name, in: configuration.shareDirectory) else {
-            board.remove("share:\(name)")
             removeShare(name)
             pumpHashing()
             return
         }
+        // Queued long ago: it must still be settled now.
+        let now = ShareProbe.now()
+        guard !isBeingWritten(probe.path, now: now), probe.isSettled(now: now, settle: options.settleSeconds) else {
+            scheduleShareCheck(name, after: options.settleSeconds)
+            pumpHashing()
+            return
+        }
         hashing = name
+        board.set("share:\(name)", .init(name: name, infoHash: nil, origin: "share", stage: .hashing, session: nil))
         var creation = MetainfoCreator.Options()
         creation.trackers = [announceURL()]
         creation.pieceLength = configuration.swarm.pieceLength
         creation.isPrivate = configuration.swarm.isPrivate
         let path = probe.path
+        let torrentPath = "\(configuration.torrentDirectory)/\(name).mtorrent"
         let started = MonotonicClock.seconds()
         let options = creation
         Task {
-            let result = await Self.offLoop { () -> Result<Metainfo, CreationError> in
-                Result { () throws(CreationError) in
-                    try MetainfoCreator(options: options).create(from: ContentSource(scanning: path))
+            let result = await Self.offLoop { () -> Result<Metainfo, ApplianceError> in
+                do throws(CreationError) {
+                    let metainfo = try MetainfoCreator(options: options).create(
+                        from: ContentSource(scanning: path, excluding: DropRules.isIgnored))
+                    do {
+                        try FileIO.writeAtomically(metainfo.encoded(), toPath: torrentPath)
+                    } catch {
+                        return .failure(ApplianceError("cannot write \(torrentPath): \(error)"))
+                    }
+                    return .success(metainfo)
+                } catch {
+                    return .failure(ApplianceError("\(error)"))
                 }
             }
-            self.hashed(name, fingerprint: probe.fingerprint, result: result, seconds: MonotonicClock.seconds() - started)
+            self.hashed(name, fingerprint: probe.fingerprint, result: result, torrentPath: torrentPath,
+                        seconds: MonotonicClock.seconds() - started)
         }
     }
 
-    private func hashed(_ name: String, fingerprint: ShareProbe.Fingerprint, result: Result<Metainfo, CreationError>, seconds: Double) {
+    private func hashed(_ name: String, fingerprint: ShareProbe.Fingerprint, result: Result<Metainfo, ApplianceError>,
+                        torrentPath: String, seconds: Double) {
         hashing = nil
         board.remove("share:\(name)")
         defer { pumpHashing() }
@@ -353,31 +428,23 @@ public actor ApplianceSupervisor {
         switch result {
         case .failure(let error):
             shares[name] = Share(infoHash: nil, fingerprint: fingerprint)
-            logger.error("cannot share \(name)", metadata: ["event": "share.failed", "torrent": .string(name), "error": .string("\(error)")])
+            logger.error("cannot share \(name)", metadata: ["event": "share.failed", "torrent": .string(name), "error": .string(error.description)])
         case .success(let metainfo):
-            let torrentPath = "\(configuration.torrentDirectory)/\(name).mtorrent"
-            do {
-                try FileIO.writeAtomically(metainfo.encoded(), toPath: torrentPath)
-            } catch {
-                shares[name] = Share(infoHash: nil, fingerprint: fingerprint)
-                logger.error("cannot write \(torrentPath)", metadata: ["event": "share.failed", "torrent": .string(name), "error": .string("\(error)")])
-                return
-            }
             catalog[name] = ShareCatalog.Entry(fingerprint: fingerprint, infoHash: metainfo.infoHash)
             scheduleCatalogSave()
-            shares[name] = Share(infoHash: metainfo.infoHash, fingerprint: fingerprint)
             logger.info("torrent created", metadata: [
                 "event": "torrent.created", "torrent": .string(name), "info_hash": .string(metainfo.infoHash.hex),
                 "bytes": .stringConvertible(metainfo.info.totalLength), "path": .string(torrentPath),
                 "seconds": .stringConvertible((seconds * 1000).rounded() / 1000),
             ])
-            startSeeding(metainfo, dataPath: probe.path, name: name, origin: "share")
+            let started = startSeeding(metainfo, dataPath: probe.path, name: name, origin: "share")
+            shares[name] = Share(infoHash: started ? metainfo.infoHash : nil, fingerprint: fingerprint)
         }
     }
 
     private func removeShare(_ name: String) {
         guard let share = shares.removeValue(forKey: name) else { return }
-        hashQueue.removeAll { $0 == name }
+        queued.remove(name)  // its queue slot is skipped when reached
         board.remove("share:\(name)")
         catalog[name] = nil
         scheduleCatalogSave()
@@ -393,9 +460,15 @@ public actor ApplianceSupervisor {
     /// Our own `.mtorrent` for `name`, if it is still there and still the
     /// torrent the cache says.
     private func loadOwnTorrent(named name: String, infoHash: InfoHash) -> Metainfo? {
-        guard let metainfo = try? Metainfo(contentsOfFile: "\(configuration.torrentDirectory)/\(name).mtorrent"),
-              metainfo.infoHash == infoHash else { return nil }
-        return metainfo
+        let path = "\(configuration.torrentDirectory)/\(name).mtorrent"
+        guard let metainfo = try? Metainfo(contentsOfFile: path), metainfo.infoHash == infoHash else { return nil }
+        // Made for a tracker the configuration no longer names: same
+        // torrent, announced where the tracker is now.
+        let url = announceURL()
+        guard metainfo.trackerTiers != [[url]] else { return metainfo }
+        let moved = metainfo.announcing(to: url)
+        try? FileIO.writeAtomically(moved.encoded(), toPath: path)
+        return moved
     }
 
     // MARK: Inbox
@@ -439,6 +512,11 @@ public actor ApplianceSupervisor {
         }
         let name = metainfo.info.name
         let finalPath = "\(configuration.downloadDirectory)/\(name)"
+        if let other = running.values.first(where: { !$0.session.snapshot.isComplete && $0.session.storage.finalPath == finalPath }) {
+            refuse(path, reason: "another download in progress (\(other.session.metainfo.infoHash.hex)) will be saved as \(finalPath); "
+                + "drop this .mtorrent again when it is done")
+            return
+        }
         downloads[infoHash] = Download(name: name, inboxPath: path, metainfoBytes: bytes)
         logger.info("download accepted", metadata: [
             "event": "inbox.accepted", "torrent": .string(name), "info_hash": .string(infoHash.hex),
@@ -482,6 +560,14 @@ public actor ApplianceSupervisor {
         ])
         if requireComplete, !have.isComplete {
             downloads[metainfo.infoHash] = nil
+            if download.inboxPath == nil {
+                // A finished download whose data changed since: no longer seeded.
+                unlink(SeedingRecord.path(for: metainfo.infoHash, stateDirectory: configuration.stateDirectory))
+                logger.warning("finished download changed on disk; not seeding it", metadata: [
+                    "event": "download.changed", "torrent": .string(metainfo.info.name), "path": .string(storage.finalPath),
+                ])
+                return
+            }
             let reason = "\(storage.finalPath) already exists and is not this torrent's data "
                 + "(\(have.count - have.setCount) of \(have.count) pieces differ); move it away and drop the .mtorrent again"
             if let inboxPath = download.inboxPath { refuse(inboxPath, reason: reason) }
@@ -493,7 +579,11 @@ public actor ApplianceSupervisor {
     private func startDownload(_ metainfo: Metainfo, storage: TorrentStorage, have: Bitfield) {
         let infoHash = metainfo.infoHash
         guard let tracked = startSession(metainfo, storage: storage, have: have, name: metainfo.info.name, origin: "download",
-                                         resumePath: resumePath(infoHash)) else { return }
+                                         resumePath: resumePath(infoHash)) else {
+            // Already running (shared here meanwhile): nothing to fetch.
+            if let inboxPath = downloads.removeValue(forKey: infoHash)?.inboxPath { moveInboxFile(inboxPath, to: ".done") }
+            return
+        }
         tracked.session.whenComplete {
             Task { await self.downloadFinished(infoHash) }
         }
@@ -604,10 +694,10 @@ public actor ApplianceSupervisor {
 
     // MARK: Sessions
 
-    private func startSeeding(_ metainfo: Metainfo, dataPath: String, name: String, origin: String) {
+    private func startSeeding(_ metainfo: Metainfo, dataPath: String, name: String, origin: String) -> Bool {
         let storage = TorrentStorage(info: metainfo.info, location: .existing(path: dataPath))
-        startSession(metainfo, storage: storage, have: Bitfield(count: metainfo.info.pieceCount, allSet: true), name: name,
-                     origin: origin, resumePath: nil)
+        return startSession(metainfo, storage: storage, have: Bitfield(count: metainfo.info.pieceCount, allSet: true), name: name,
+                     origin: origin, resumePath: nil) != nil
     }
 
     @discardableResult
@@ -643,7 +733,16 @@ public actor ApplianceSupervisor {
         board.remove(infoHash.hex)
         guard let tracked = running.removeValue(forKey: infoHash) else { return }
         peers?.remove(tracked.session)
-        Task { await tracked.stop() }
+        let id = nextStopID
+        nextStopID += 1
+        stopsInFlight[id] = Task {
+            await tracked.stop()
+            self.stopFinished(id)
+        }
+    }
+
+    private func stopFinished(_ id: Int) {
+        stopsInFlight[id] = nil
     }
 
     // MARK: Configuration
@@ -663,6 +762,18 @@ public actor ApplianceSupervisor {
     public func reload(trigger: String) async {
         reloadScheduled = false
         guard !stopping, let configurationPath else { return }
+        guard !reloading else {
+            reloadAgain = trigger
+            return
+        }
+        reloading = true
+        defer {
+            reloading = false
+            if let again = reloadAgain {
+                reloadAgain = nil
+                Task { await self.reload(trigger: again) }
+            }
+        }
         let result = ConfigurationLoader.load(path: configurationPath)
         guard var fresh = result.configuration, result.issues.isEmpty else {
             for issue in result.issues {
@@ -680,7 +791,9 @@ public actor ApplianceSupervisor {
     }
 
     /// Applies a new configuration piece by piece, leaving untouched what
-    /// did not change; returns the sections that changed.
+    /// did not change; returns the sections that changed. Everything that
+    /// needs no waiting (limits, directories) is done before the first
+    /// `await`, so events handled meanwhile see one consistent state.
     private func apply(_ fresh: ApplianceConfiguration) async -> [String] {
         let old = configuration
         var changes: [String] = []
@@ -692,6 +805,7 @@ public actor ApplianceSupervisor {
             ])
             return []
         }
+        let oldURL = announceURL()
         configuration = fresh
         board.configuration = fresh
         if fresh.limits.uploadKBps != old.limits.uploadKBps || fresh.limits.downloadKBps != old.limits.downloadKBps {
@@ -711,49 +825,8 @@ public actor ApplianceSupervisor {
             changes.append("logging")
             LogLevelControl.shared.level = Self.level(fresh.logging.level)
         }
-        if fresh.network != old.network, let peers {
-            changes.append("network")
-            do {
-                try await peers.rebind(hosts: try listenHosts(fresh), port: fresh.network.port)
-                for tracked in running.values { await tracked.announcer.setPort(UInt16(clamping: peers.port)) }
-            } catch {
-                configuration.network = old.network
-                logger.error("cannot listen on the new address; peers stay on the old one", metadata: [
-                    "event": "config.partially_applied", "error": .string("\(error)"),
-                ])
-            }
-        }
-        if fresh.tracker.embedded != old.tracker.embedded {
-            changes.append("tracker.embedded")
-            await tracker?.shutdown()
-            tracker = nil
-            do {
-                tracker = try await startTracker(fresh)
-            } catch {
-                logger.error("cannot start the embedded tracker", metadata: ["event": "tracker.failed", "error": .string("\(error)")])
-            }
-        }
-        if fresh.tracker.url != old.tracker.url { changes.append("tracker.url") }
-        if fresh.status != old.status {
-            changes.append("status")
-            await statusServer?.close()
-            statusServer = nil
-            do {
-                statusServer = try await startStatusServer(fresh)
-            } catch {
-                logger.error("cannot start the status server", metadata: ["event": "status.failed", "error": .string("\(error)")])
-            }
-        }
         if fresh.swarm.pieceLength != old.swarm.pieceLength || fresh.swarm.isPrivate != old.swarm.isPrivate {
             changes.append("swarm.new_torrents")
-        }
-        if fresh.torrentDirectory != old.torrentDirectory {
-            changes.append("torrent_dir")
-            // Shared torrents' files follow to the new directory.
-            for (name, share) in shares {
-                guard let infoHash = share.infoHash, let tracked = running[infoHash] else { continue }
-                try? FileIO.writeAtomically(tracked.session.metainfo.encoded(), toPath: "\(fresh.torrentDirectory)/\(name).mtorrent")
-            }
         }
         if fresh.shareDirectory != old.shareDirectory {
             changes.append("share_dir")
@@ -773,13 +846,67 @@ public actor ApplianceSupervisor {
             changes.append("state_dir")
             saveCatalog()
         }
+        let newURL = announceURL()
+        if newURL != oldURL || fresh.torrentDirectory != old.torrentDirectory {
+            if newURL != oldURL { changes.append("tracker.url") }
+            if fresh.torrentDirectory != old.torrentDirectory { changes.append("torrent_dir") }
+            retargetShares(announceURL: newURL, moved: newURL != oldURL)
+        }
+
+        if fresh.network != old.network, let peers {
+            changes.append("network")
+            do {
+                try await peers.rebind(hosts: try listenHosts(fresh), port: fresh.network.port)
+                for tracked in running.values { await tracked.announcer.setPort(UInt16(clamping: peers.port)) }
+            } catch {
+                logger.error("cannot listen on the new address; peers stay where they were", metadata: [
+                    "event": "config.partially_applied", "error": .string("\(error)"),
+                ])
+            }
+        }
+        if fresh.tracker.embedded != old.tracker.embedded, !stopping {
+            changes.append("tracker.embedded")
+            let previous = tracker
+            tracker = nil
+            await previous?.shutdown()
+            do {
+                let started = try await startTracker(fresh)
+                if stopping { await started?.shutdown() } else { tracker = started }
+            } catch {
+                logger.error("cannot start the embedded tracker", metadata: ["event": "tracker.failed", "error": .string("\(error)")])
+            }
+        }
+        if fresh.status != old.status, !stopping {
+            changes.append("status")
+            let previous = statusServer
+            statusServer = nil
+            await previous?.close()
+            do {
+                let started = try await startStatusServer(fresh)
+                if stopping { await started.close() } else { statusServer = started }
+            } catch {
+                logger.error("cannot start the status server", metadata: ["event": "status.failed", "error": .string("\(error)")])
+            }
+        }
         return changes
+    }
+
+    /// Shared torrents' `.mtorrent` files rewritten into `torrent_dir`
+    /// announcing to `announceURL` (the info-hash does not change); with
+    /// `moved`, their announcers switch to it too.
+    private func retargetShares(announceURL: String, moved: Bool) {
+        for (name, share) in shares {
+            guard let infoHash = share.infoHash, let tracked = running[infoHash] else { continue }
+            let metainfo = tracked.session.metainfo.announcing(to: announceURL)
+            try? FileIO.writeAtomically(metainfo.encoded(), toPath: "\(configuration.torrentDirectory)/\(name).mtorrent")
+            if moved { Task { await tracked.setTrackers([[announceURL]]) } }
+        }
     }
 
     /// A share from a directory no longer shared: stopped, its `.mtorrent`
     /// left in place (the data still exists).
     private func retireShare(_ name: String) {
-        hashQueue.removeAll { $0 == name }
+        queued.remove(name)
         board.remove("share:\(name)")
         if let infoHash = shares.removeValue(forKey: name)?.infoHash { stopTorrent(infoHash) }
     }
@@ -900,6 +1027,15 @@ public actor ApplianceSupervisor {
         case .debug: return .debug
         case .trace: return .trace
         }
+    }
+
+    /// Every shared file may be open at once (storage keeps descriptors):
+    /// take the hard limit instead of the usual 1024.
+    static func raiseDescriptorLimit() {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        limit.rlim_cur = limit.rlim_max
+        setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
     }
 
     static func makeDirectory(_ path: String) throws {

@@ -33,12 +33,22 @@ public enum ConfigurationLoader {
         var decoder = ConfigurationDecoder(file: file)
         let configuration = decoder.decode(root)
         var issues = decoder.issues
+        let directories = [
+            ("share_dir", configuration.shareDirectory), ("inbox_dir", configuration.inboxDirectory),
+            ("download_dir", configuration.downloadDirectory), ("torrent_dir", configuration.torrentDirectory),
+            ("state_dir", configuration.stateDirectory),
+        ]
+        // The daemon writes into torrent_dir, state_dir and download_dir: one
+        // inside the share would be shared (and rehashed at every write),
+        // one inside the inbox taken for dropped files.
+        for (index, (key, path)) in directories.enumerated() {
+            for (otherKey, otherPath) in directories[(index + 1)...] where overlap(path, otherPath) {
+                let mark = decoder.directoryMarks[otherKey] ?? decoder.directoryMarks[key] ?? YAMLMark(line: 1, column: 1)
+                issues.append(ConfigurationIssue(
+                    file: file, mark: mark, message: "\(otherKey) \(otherPath) and \(key) \(path) must be separate directories, neither inside the other"))
+            }
+        }
         if checkDirectories {
-            let directories = [
-                ("share_dir", configuration.shareDirectory), ("inbox_dir", configuration.inboxDirectory),
-                ("download_dir", configuration.downloadDirectory), ("torrent_dir", configuration.torrentDirectory),
-                ("state_dir", configuration.stateDirectory),
-            ]
             for (key, path) in directories {
                 if let problem = directoryProblem(path) {
                     let mark = decoder.directoryMarks[key] ?? YAMLMark(line: 1, column: 1)
@@ -47,6 +57,18 @@ public enum ConfigurationLoader {
             }
         }
         return Result(configuration: issues.isEmpty ? configuration : nil, issues: issues)
+    }
+
+    /// Whether one path is the other or inside it (compared as written,
+    /// trailing slashes aside).
+    static func overlap(_ a: String, _ b: String) -> Bool {
+        func trimmed(_ path: String) -> String {
+            var path = path
+            while path.count > 1, path.hasSuffix("/") { path.removeLast() }
+            return path
+        }
+        let (a, b) = (trimmed(a), trimmed(b))
+        return a == b || a.hasPrefix(b == "/" ? "/" : b + "/") || b.hasPrefix(a == "/" ? "/" : a + "/")
     }
 
     /// Why `path` cannot serve as a working directory (nil if it can): it

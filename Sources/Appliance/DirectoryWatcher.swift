@@ -152,9 +152,17 @@ public final class DirectoryWatcher: Sendable {
         }
     }
 
+    /// Hands an event on; if the buffer was full (an old event dropped),
+    /// an overflow follows so the supervisor rescans.
+    private func emit(_ event: FileEvent) {
+        if case .dropped = continuation.yield(event) {
+            continuation.yield(FileEvent(path: "", kind: .overflow, isDirectory: true))
+        }
+    }
+
     private func handle(descriptor: Int32, mask: UInt32, name: String) {
         if mask & UInt32(IN_Q_OVERFLOW) != 0 {
-            continuation.yield(FileEvent(path: "", kind: .overflow, isDirectory: true))
+            emit(FileEvent(path: "", kind: .overflow, isDirectory: true))
             return
         }
         if mask & UInt32(IN_IGNORED) != 0 {
@@ -164,7 +172,7 @@ public final class DirectoryWatcher: Sendable {
         guard let watched = state.withLock({ $0.paths[descriptor] }) else { return }
         let isDirectory = mask & UInt32(IN_ISDIR) != 0
         if mask & UInt32(IN_DELETE_SELF | IN_MOVE_SELF) != 0 {
-            continuation.yield(FileEvent(path: watched.path, kind: .disappeared, isDirectory: true))
+            emit(FileEvent(path: watched.path, kind: .disappeared, isDirectory: true))
             return
         }
         let path = name.isEmpty ? watched.path : "\(watched.path)/\(name)"
@@ -181,6 +189,6 @@ public final class DirectoryWatcher: Sendable {
         } else {
             kind = .attributes
         }
-        continuation.yield(FileEvent(path: path, kind: kind, isDirectory: isDirectory))
+        emit(FileEvent(path: path, kind: kind, isDirectory: isDirectory))
     }
 }

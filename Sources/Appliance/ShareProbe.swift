@@ -71,8 +71,11 @@ struct ShareProbe: Sendable {
             let relative = prefix.isEmpty ? name : "\(prefix)/\(name)"
             var info = stat()
             guard lstat(path, &info) == 0 else { continue }
+            // Hidden and in-progress names are not shared, but writing them
+            // is activity (rsync writes `.name.XXXX`, then renames it).
             lastChange = max(lastChange, changeTime(info))
             if DropRules.isInProgress(name) { inProgress = inProgress ?? relative }
+            if DropRules.isIgnored(name) { continue }
             switch info.st_mode & S_IFMT {
             case S_IFREG: fingerprint[relative] = FileSnapshot(info)
             case S_IFDIR: walk(path, prefix: relative, into: &fingerprint, lastChange: &lastChange, inProgress: &inProgress)

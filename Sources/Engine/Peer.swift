@@ -16,6 +16,8 @@ final class Peer {
     let supportsExtensions: Bool
     /// It said it only uploads (BEP 21): a seeder whatever its `have`s show.
     var uploadOnly = false
+    /// From its extension handshake (`reqq`), if it said.
+    var maxQueuedRequests: Int?
     var amChoking = true
     var amInterested = false
     var peerChoking = true

@@ -26,13 +26,17 @@ public final class PeerListener: Sendable {
                 }
             }
             .bind(host: host, port: port).get()
-        return PeerListener(channel: channel, directory: directory)
+        return PeerListener(channel: channel, directory: directory, host: host)
     }
 
-    private init(channel: any Channel, directory: SessionDirectory) {
+    private init(channel: any Channel, directory: SessionDirectory, host: String) {
         self.channel = channel
         self.directory = directory
+        self.host = host
     }
+
+    /// The address it was asked to listen on.
+    public let host: String
 
     public var port: Int { channel.localAddress?.port ?? 0 }
 

@@ -57,10 +57,29 @@ public final class PeerService: Sendable {
     public var port: Int { listeners.withLock { $0.first?.port ?? 0 } }
 
     /// Moves to other addresses or another port without touching the
-    /// sessions: the new sockets open first (on failure the old ones stay),
-    /// then the old ones close. Established connections are kept.
+    /// sessions; established connections are kept. The new sockets open
+    /// first; where that is refused (the same port on an overlapping
+    /// address, e.g. all addresses → one interface) the old ones close
+    /// first and are reopened if the new ones still fail.
     public func rebind(hosts: [String], port: Int) async throws {
-        let fresh = try await Self.openListeners(hosts: hosts, port: port, directory: directory, group: group)
+        let previousPort = self.port
+        let previousHosts = listeners.withLock { $0.map(\.host) }
+        do {
+            let fresh = try await Self.openListeners(hosts: hosts, port: port, directory: directory, group: group)
+            await replaceListeners(with: fresh)
+        } catch {
+            await replaceListeners(with: [])
+            do {
+                await replaceListeners(with: try await Self.openListeners(hosts: hosts, port: port, directory: directory, group: group))
+            } catch {
+                let restored = try? await Self.openListeners(hosts: previousHosts, port: previousPort, directory: directory, group: group)
+                await replaceListeners(with: restored ?? [])
+                throw error
+            }
+        }
+    }
+
+    private func replaceListeners(with fresh: [PeerListener]) async {
         let old = listeners.withLock { listeners in
             defer { listeners = fresh }
             return listeners
@@ -80,10 +99,6 @@ public final class PeerService: Sendable {
     }
 
     public func close() async {
-        let old = listeners.withLock { listeners in
-            defer { listeners = [] }
-            return listeners
-        }
-        for listener in old { await listener.close() }
+        await replaceListeners(with: [])
     }
 }

@@ -355,6 +355,7 @@ public final class TorrentSession: @unchecked Sendable {
                 return
             }
             peer.uploadOnly = handshake.uploadOnly
+            peer.maxQueuedRequests = handshake.maxQueuedRequests
             if peer.uploadOnly {
                 if closeIfBothSeeds(peer) { return }
                 checkSwarmThresholds()
@@ -372,7 +373,8 @@ public final class TorrentSession: @unchecked Sendable {
     /// BEP 10: tells the peer whether we only upload (BEP 21), so a
     /// super-seeding seeder still counts as a seeder.
     private func sendExtensionHandshake(to peer: Peer) {
-        send(.extended(id: 0, payload: ExtensionHandshake(uploadOnly: phase == .seeding).encoded()), to: peer)
+        let handshake = ExtensionHandshake(uploadOnly: phase == .seeding, maxQueuedRequests: configuration.maxQueuedUploads)
+        send(.extended(id: 0, payload: handshake.encoded()), to: peer)
     }
 
     /// Two seeds have nothing to trade: close, and do not dial it again.
@@ -477,7 +479,10 @@ public final class TorrentSession: @unchecked Sendable {
     private func pipelineDepth(_ peer: Peer) -> Int {
         let rate = peer.down.rate(now: clock())
         let blocks = Int(rate * configuration.pipelineSeconds / Double(PiecePicker.blockLength))
-        return min(configuration.maxPipeline, max(configuration.minPipeline, blocks))
+        let depth = min(configuration.maxPipeline, max(configuration.minPipeline, blocks))
+        // Never more than the peer says it queues (BEP 10 `reqq`): the rest
+        // would be dropped silently and stall.
+        return min(depth, peer.maxQueuedRequests ?? depth)
     }
 
     private func updateInterest(_ peer: Peer) {

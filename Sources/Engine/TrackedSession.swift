@@ -37,7 +37,10 @@ public final class TrackedSession: Sendable {
         running.withLock { task in
             task = Task { if await announcer.hasTrackers { await announcer.run() } }
         }
-        session.whenComplete { Task { await announcer.completed() } }
+        // `completed` is for a download that finishes, not for a seed.
+        if !session.snapshot.isComplete {
+            session.whenComplete { Task { await announcer.completed() } }
+        }
     }
 
     /// Waits until a tracker answered (true) or `timeout` passed (false).
@@ -50,13 +53,21 @@ public final class TrackedSession: Sendable {
         return false
     }
 
-    /// Stops announcing and says `stopped`; then stops the session.
+    /// Stops announcing and says `stopped` while the session stops (its
+    /// connections close, resume data is flushed): side by side, so a slow
+    /// tracker does not delay the flush.
     public func stop() async {
         if let task = running.withLock({ $0 }) {
             task.cancel()
             await task.value
         }
-        await announcer.stop()
+        async let announced: Void = announcer.stop()
         try? await session.stop().get()
+        await announced
+    }
+
+    /// Announces to `trackers` from now on (the daemon's tracker moved).
+    public func setTrackers(_ trackers: [[String]]) async {
+        await announcer.setTrackers(trackers)
     }
 }

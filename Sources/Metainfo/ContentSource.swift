@@ -25,7 +25,10 @@ public struct ContentSource: Hashable, Sendable {
     /// Scans a file or a directory. In a directory, regular files are taken
     /// recursively; symbolic links are not followed (they could point
     /// outside the shared tree or loop) and are listed in `skipped`.
-    public init(scanning path: String) throws(CreationError) {
+    /// - Parameter excluding: names (at any depth inside a directory) left
+    ///   out and listed in `skipped`, e.g. the daemon's hidden and
+    ///   in-progress names.
+    public init(scanning path: String, excluding: (String) -> Bool = { _ in false }) throws(CreationError) {
         let trimmed = path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
         var info = stat()
         guard stat(trimmed, &info) == 0 else { throw .io(.system("cannot read", path: trimmed)) }
@@ -52,7 +55,7 @@ public struct ContentSource: Hashable, Sendable {
         case S_IFDIR:
             var found: [(path: [String], info: stat)] = []
             var skipped: [String] = []
-            try Self.walk(directory: trimmed, prefix: [], into: &found, skipped: &skipped)
+            try Self.walk(directory: trimmed, prefix: [], into: &found, skipped: &skipped, excluding: excluding)
             found.sort { lhs, rhs in
                 lhs.path.lexicographicallyPrecedes(rhs.path) { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
             }
@@ -81,7 +84,8 @@ public struct ContentSource: Hashable, Sendable {
     }
 
     private static func walk(
-        directory: String, prefix: [String], into found: inout [(path: [String], info: stat)], skipped: inout [String]
+        directory: String, prefix: [String], into found: inout [(path: [String], info: stat)], skipped: inout [String],
+        excluding: (String) -> Bool
     ) throws(CreationError) {
         // Names are collected and the directory closed before descending, so
         // a deep tree holds one directory descriptor at a time.
@@ -106,6 +110,10 @@ public struct ContentSource: Hashable, Sendable {
         }
         for name in names {
             let fullPath = "\(directory)/\(name)"
+            if excluding(name) {
+                skipped.append(fullPath)
+                continue
+            }
             var info = stat()
             guard lstat(fullPath, &info) == 0 else { throw .io(.system("cannot read", path: fullPath)) }
             let kind = info.st_mode & S_IFMT
@@ -117,7 +125,7 @@ public struct ContentSource: Hashable, Sendable {
                 throw .unsupportedPath(fullPath, "its name \(problem)")
             }
             if kind == S_IFDIR {
-                try walk(directory: fullPath, prefix: prefix + [name], into: &found, skipped: &skipped)
+                try walk(directory: fullPath, prefix: prefix + [name], into: &found, skipped: &skipped, excluding: excluding)
             } else {
                 found.append((prefix + [name], info))
             }

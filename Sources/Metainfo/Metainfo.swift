@@ -35,4 +35,12 @@ public struct Metainfo: Hashable, Sendable {
         if !announceList.isEmpty { return announceList }
         return announce.map { [[$0]] } ?? []
     }
+
+    /// The same torrent (same info dictionary, so the same info-hash)
+    /// announced to `tracker` instead: what the daemon writes when its
+    /// tracker moves.
+    public func announcing(to tracker: String) -> Metainfo {
+        Metainfo(info: info, infoBytes: infoBytes, announce: tracker, announceList: [], comment: comment,
+                 createdBy: createdBy, creationDate: creationDate)
+    }
 }

@@ -30,6 +30,8 @@ struct DaemonCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // Until the reload handler is installed, a SIGHUP must not end us.
+        signal(SIGHUP, SIG_IGN)
         let (configuration, path) = try loadConfiguration()
         LoggingSetup.bootstrap(level: ApplianceSupervisor.level(configuration.logging.level),
                                format: configuration.logging.format == .json ? .json : .text, sink: .standardOutput)
@@ -52,7 +54,8 @@ struct DaemonCommand: AsyncParsableCommand {
     private func loadConfiguration() throws -> (ApplianceConfiguration, String?) {
         let path: String
         if let config {
-            path = config
+            // Absolute, so the file's change events match it.
+            path = config.hasPrefix("/") ? config : FileManager.default.currentDirectoryPath + "/" + config
         } else if FileManager.default.fileExists(atPath: CheckConfigCommand.defaultPath) {
             path = CheckConfigCommand.defaultPath
         } else {

@@ -116,11 +116,12 @@ struct ConfigurationTests {
     @Test func directoriesThatCannotBeCreatedAreErrors() throws {
         let directory = TemporaryDirectory()
         _ = try directory.write([1], to: "file")
+        _ = try directory.write([1], to: "file2")
         let text = """
             share_dir: \(directory.path)/file
             inbox_dir: \(directory.path)/new/inbox
-            download_dir: \(directory.path)/file/under
-            torrent_dir: \(directory.path)
+            download_dir: \(directory.path)/file2/under
+            torrent_dir: \(directory.path)/torrents
             state_dir: \(directory.path)/state
             """
         let result = ConfigurationLoader.load(text: text, file: "c.yaml")
@@ -129,6 +130,25 @@ struct ConfigurationTests {
         #expect(lines.contains("c.yaml:1:12: share_dir \(directory.path)/file: exists and is not a directory"), "\(lines)")
         #expect(lines.contains { $0.hasPrefix("c.yaml:3:15: download_dir") && $0.contains("cannot be created") }, "\(lines)")
         #expect(!lines.contains { $0.contains("inbox_dir") })
+    }
+
+    /// The daemon writes into torrent_dir, state_dir and download_dir: any
+    /// of them inside the share would be shared and rehashed at each write.
+    @Test func nestedOrSharedDirectoriesAreErrors() {
+        let text = """
+            share_dir: /srv/box/share
+            inbox_dir: /srv/box/inbox
+            download_dir: /srv/box/downloads
+            torrent_dir: /srv/box/share/torrents
+            state_dir: /srv/box/inbox/
+            """
+        let lines = ConfigurationLoader.load(text: text, file: "c.yaml", checkDirectories: false).issues.map(\.description)
+        #expect(lines == [
+            "c.yaml:4:14: torrent_dir /srv/box/share/torrents and share_dir /srv/box/share must be separate directories, neither inside the other",
+            "c.yaml:5:12: state_dir /srv/box/inbox/ and inbox_dir /srv/box/inbox must be separate directories, neither inside the other",
+        ], "\(lines)")
+        #expect(ConfigurationLoader.overlap("/srv/a", "/srv/ab") == false)
+        #expect(ConfigurationLoader.overlap("/srv/a/", "/srv/a/b"))
     }
 
     @Test func didYouMeanOnlyForCloseNames() {

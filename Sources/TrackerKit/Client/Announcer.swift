@@ -64,6 +64,12 @@ public actor Announcer {
         self.logger = logger
         self.totals = totals
         self.onResponse = onResponse
+        tiers = Self.usableTiers(trackers, logger: logger)
+    }
+
+    /// Parsed tiers, each shuffled once (BEP 12: then keep the order that
+    /// works); unusable URLs are logged and left out.
+    private static func usableTiers(_ trackers: [[String]], logger: Logger) -> [[TrackerURL]] {
         var usable: [[TrackerURL]] = []
         for tier in trackers {
             var urls: [TrackerURL] = []
@@ -74,10 +80,16 @@ public actor Announcer {
                     logger.warning("tracker skipped", metadata: ["event": "tracker.skipped", "url": .string(text), "error": .string(error.description)])
                 }
             }
-            // BEP 12: shuffle each tier once, then keep the order that works.
             if !urls.isEmpty { usable.append(urls.shuffled()) }
         }
-        tiers = usable
+        return usable
+    }
+
+    /// Announces to other trackers from the next round on, starting with
+    /// `started` there.
+    public func setTrackers(_ trackers: [[String]]) {
+        tiers = Self.usableTiers(trackers, logger: logger)
+        started = false
     }
 
     public var hasTrackers: Bool { !tiers.isEmpty }

@@ -1,0 +1,166 @@
+"""Drop-to-announced latency and many-file start-up of microtorr daemon."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import datetime
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(condition, timeout, step=0.02):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(step)
+    return None
+
+
+class Daemon:
+    def __init__(self, binary, root, level="info"):
+        self.root = root
+        self.status_port = free_port()
+        tracker_port = free_port()
+        for name in ["share", "inbox", "downloads", "torrents", "state"]:
+            os.makedirs(f"{root}/{name}", exist_ok=True)
+        with open(f"{root}/microtorr.yaml", "w") as config:
+            config.write(f"""share_dir: {root}/share
+inbox_dir: {root}/inbox
+download_dir: {root}/downloads
+torrent_dir: {root}/torrents
+state_dir: {root}/state
+tracker:
+  url: http://127.0.0.1:{tracker_port}/announce
+  embedded:
+    enabled: true
+    listen: 127.0.0.1:{tracker_port}
+network:
+  interfaces: [lo]
+  port: {free_port()}
+logging:
+  level: {level}
+status:
+  listen: 127.0.0.1:{self.status_port}
+""")
+        self.log_path = f"{root}/log-{time.time()}"
+        self.started = time.time()
+        self.process = subprocess.Popen([binary, "daemon", "--config", f"{root}/microtorr.yaml"],
+                                         stdout=open(self.log_path, "w"), stderr=subprocess.STDOUT)
+
+    def log(self):
+        return open(self.log_path).read()
+
+    def events(self, name):
+        return [json.loads(line) for line in self.log().splitlines() if f'"event":"{name}"' in line]
+
+    def status(self):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.status_port}/status", timeout=30) as reply:
+                return json.loads(reply.read())
+        except OSError:
+            return None
+
+    def peak_rss_mib(self):
+        for line in open(f"/proc/{self.process.pid}/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return 0
+
+    def stop(self):
+        started = time.time()
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            code = self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            code = self.process.wait()
+        return code, time.time() - started
+
+
+def timestamp(event):
+    return datetime.fromisoformat(event["ts"].replace("Z", "+00:00")).timestamp()
+
+
+def drop_to_announced(binary, work, label, size):
+    root = f"{work}/drop-{label}"
+    daemon = Daemon(binary, root, level="debug")
+    try:
+        if not wait_for(lambda: daemon.events("daemon.started"), 30):
+            raise RuntimeError("daemon did not start")
+        source = f"{root}/payload-{label}.bin"
+        with open(source, "wb") as file:
+            for _ in range(size // (1 << 20) or 1):
+                file.write(os.urandom(min(size, 1 << 20)))
+        # Page cache warm for both, as for a file just written.
+        subprocess.run(["cat", source], stdout=subprocess.DEVNULL, check=True)
+        mk_started = time.time()
+        subprocess.run(["mktorrent", "-l", "20", "-a", "http://127.0.0.1:1/announce", "-o", f"{root}/mk.torrent", source],
+                       stdout=subprocess.DEVNULL, check=True)
+        mktorrent = time.time() - mk_started
+        dropped = time.time()
+        os.rename(source, f"{root}/share/payload-{label}.bin")
+        created = wait_for(lambda: daemon.events("torrent.created"), 600)
+        if not created:
+            raise RuntimeError("no torrent.created")
+        info_hash = created[0]["info_hash"]
+        announced = wait_for(lambda: [e for e in daemon.events("tracker.announced") if e.get("info_hash") == info_hash], 60)
+        if not announced:
+            raise RuntimeError("not announced")
+        latency = timestamp(announced[0]) - dropped
+        print(f"share.drop_to_announced.{label}_s: {latency:.3f}")
+        print(f"share.drop_to_torrent_created.{label}_s: {timestamp(created[0]) - dropped:.3f}")
+        print(f"share.mktorrent_hash.{label}_s: {mktorrent:.3f}")
+        print(f"share.drop_to_announced_over_mktorrent.{label}: {latency / mktorrent:.2f}")
+    finally:
+        daemon.stop()
+
+
+def many_files(binary, work, count):
+    root = f"{work}/many"
+    os.makedirs(f"{root}/share")
+    for index in range(count):
+        with open(f"{root}/share/file-{index:05d}.txt", "wb") as file:
+            file.write(os.urandom(1024 + index % 3072))
+    old = time.time() - 60
+    for name in os.listdir(f"{root}/share"):
+        os.utime(f"{root}/share/{name}", (old, old))
+    for run in ["first_start", "restart"]:
+        daemon = Daemon(binary, root)
+
+        def all_seeding():
+            status = daemon.status()
+            torrents = (status or {}).get("torrents", [])
+            return len(torrents) == count and all(t["state"] == "seeding" for t in torrents)
+
+        if not wait_for(all_seeding, 1800, 0.5):
+            raise RuntimeError(f"{run}: not all seeding")
+        elapsed = time.time() - daemon.started
+        rss = daemon.peak_rss_mib()
+        created = len(daemon.events("torrent.created"))
+        code, stop_seconds = daemon.stop()
+        print(f"share.{count}_files.{run}.seconds: {elapsed:.2f}")
+        print(f"share.{count}_files.{run}.peak_rss_mib: {rss:.1f}")
+        print(f"share.{count}_files.{run}.hashed: {created}")
+        print(f"share.{count}_files.{run}.sigterm_stop_s: {stop_seconds:.2f}")
+        print(f"share.{count}_files.{run}.exit_status: {code}")
+
+
+def main():
+    binary, work, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    drop_to_announced(binary, work, "1MB", 1_000_000)
+    drop_to_announced(binary, work, "1GiB", 1 << 30)
+    many_files(binary, work, count)
+
+
+if __name__ == "__main__":
+    main()
