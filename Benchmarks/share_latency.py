@@ -76,6 +76,10 @@ status:
                 return int(line.split()[1]) / 1024
         return 0
 
+    def cpu_seconds(self):
+        fields = open(f"/proc/{self.process.pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self):
         started = time.time()
         self.process.send_signal(signal.SIGTERM)
@@ -146,11 +150,16 @@ def many_files(binary, work, count):
             raise RuntimeError(f"{run}: not all seeding")
         elapsed = time.time() - daemon.started
         rss = daemon.peak_rss_mib()
+        # Idle cost of seeding them all (announces every 10 s, timers).
+        before = daemon.cpu_seconds()
+        time.sleep(10)
+        idle_percent = (daemon.cpu_seconds() - before) * 10
         created = len(daemon.events("torrent.created"))
         code, stop_seconds = daemon.stop()
         print(f"share.{count}_files.{run}.seconds: {elapsed:.2f}")
         print(f"share.{count}_files.{run}.peak_rss_mib: {rss:.1f}")
         print(f"share.{count}_files.{run}.hashed: {created}")
+        print(f"share.{count}_files.{run}.idle_cpu_percent_of_one_core: {idle_percent:.0f}")
         print(f"share.{count}_files.{run}.sigterm_stop_s: {stop_seconds:.2f}")
         print(f"share.{count}_files.{run}.exit_status: {code}")
 

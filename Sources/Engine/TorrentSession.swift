@@ -41,7 +41,6 @@ public final class TorrentSession: @unchecked Sendable {
     private var upRate = RateMeter()
     private var random = SystemRandomNumberGenerator()
     private var phase: Phase = .idle
-    private var timer: RepeatedTask?
     private var tick = 0
     private var connector: PeerConnector?
     private let snapshotState = Mutex(SessionSnapshot())
@@ -130,9 +129,7 @@ public final class TorrentSession: @unchecked Sendable {
             revealCount = Array(repeating: 0, count: geometry.pieceCount)
             revealOrder = Array(0..<geometry.pieceCount).shuffled(using: &random)
             waitingForSwarm = phase == .downloading && (configuration.waitSeeders > 0 || configuration.waitLeechers > 0)
-            timer = loop.scheduleRepeatedTask(initialDelay: .milliseconds(250), delay: .milliseconds(250)) { [self] _ in
-                housekeeping()
-            }
+            HousekeepingTicker.on(loop).add(self)
             updateSnapshot()
             logger.info(phase == .seeding ? "seeding" : "downloading", metadata: [
                 "event": phase == .seeding ? "torrent.seeding" : "download.started",
@@ -218,7 +215,7 @@ public final class TorrentSession: @unchecked Sendable {
     /// are done, records the verified pieces.
     public func stop() -> EventLoopFuture<Void> {
         loop.flatSubmit { [self] in
-            timer?.cancel()
+            HousekeepingTicker.on(loop).remove(self)
             uploadWakeup?.cancel()
             downloadWakeup?.cancel()
             updateSnapshot()
@@ -902,9 +899,16 @@ public final class TorrentSession: @unchecked Sendable {
 
     // MARK: Housekeeping
 
-    private func housekeeping() {
+    /// Every 250 ms (`HousekeepingTicker`), on the loop.
+    func housekeeping() {
         tick += 1
-        updateSnapshot()
+        // An idle torrent (no peers, rates already down to zero) has nothing
+        // new to show: thousands of idle seeds cost next to nothing.
+        let idle = peers.isEmpty && snapshotState.withLock { shown in
+            shown.peers == 0 && shown.downloadRate == 0 && shown.uploadRate == 0
+                && shown.uploaded == upRate.total && shown.downloaded == downloaded
+        }
+        if !idle { updateSnapshot() }
         guard tick % 4 == 0 else { return }
         let now = clock()
         for peer in peers.values {

@@ -151,6 +151,7 @@ public actor Announcer {
                 let interval = Duration.seconds(max(response.interval, response.minInterval ?? 1, 1))
                 wait = min(interval, settings.maximumInterval)
             } catch {
+                if Task.isCancelled { return }  // stopping, not a tracker problem
                 wait = settings.backoff.delay(afterFailures: consecutiveFailures)
                 logger.warning("no tracker answered", metadata: [
                     "event": "tracker.unreachable", "info_hash": .string(infoHash.hex), "error": .string(error.description),
