@@ -1,5 +1,5 @@
 import Engine
-import Foundation
+import MicroTorrLogging
 import Metainfo
 import Prometheus
 import TrackerKit
@@ -26,43 +26,38 @@ public struct StatusReport: Sendable {
 
     /// SPEC: every torrent with `name, info_hash, state, progress,
     /// downloaded, uploaded, peers, down_rate, up_rate`, and the limits in
-    /// force.
+    /// force. Written by hand: it runs on an event loop, and Foundation's
+    /// serializer took a second for 10 000 torrents.
     func statusJSON() -> [UInt8] {
         let configuration = board.configuration
-        let torrents: [[String: Any]] = board.all().map { entry in
+        let entries = board.all()
+        var text = "{\"limits\":{"
+        text += "\"download_kbps\":\(configuration.limits.downloadKBps),"
+        text += "\"max_peers_per_torrent\":\(configuration.limits.maxPeersPerTorrent),"
+        text += "\"upload_kbps\":\(configuration.limits.uploadKBps),"
+        text += "\"wait_leechers\":\(configuration.swarm.waitLeechers),"
+        text += "\"wait_seeders\":\(configuration.swarm.waitSeeders)},"
+        text += "\"torrents\":["
+        text.reserveCapacity(entries.count * 300)
+        for (index, entry) in entries.enumerated() {
             let snapshot = entry.session?.snapshot
-            var object: [String: Any] = [
-                "name": entry.name,
-                "info_hash": entry.infoHash?.hex ?? NSNull(),
-                "origin": entry.origin,
-                "state": Self.state(of: entry),
-                "progress": snapshot.map { $0.pieceCount == 0 ? 0 : Double($0.verifiedPieces) / Double($0.pieceCount) } ?? 0,
-                "downloaded": snapshot?.downloaded ?? 0,
-                "uploaded": snapshot?.uploaded ?? 0,
-                "peers": snapshot?.peers ?? 0,
-                "seeders": snapshot?.seeders ?? 0,
-                "down_rate": Int64(snapshot?.downloadRate ?? 0),
-                "up_rate": Int64(snapshot?.uploadRate ?? 0),
-                "size": entry.session?.metainfo.info.totalLength ?? 0,
-            ]
-            if let error = snapshot?.error { object["error"] = error }
-            return object
+            if index > 0 { text += "," }
+            text += "{\"down_rate\":\(Int64(snapshot?.downloadRate ?? 0)),\"downloaded\":\(snapshot?.downloaded ?? 0)"
+            if let error = snapshot?.error {
+                text += ",\"error\":"
+                JSONText.appendString(error, to: &text)
+            }
+            text += ",\"info_hash\":" + (entry.infoHash.map { "\"\($0.hex)\"" } ?? "null")
+            text += ",\"name\":"
+            JSONText.appendString(entry.name, to: &text)
+            text += ",\"origin\":\"\(entry.origin)\",\"peers\":\(snapshot?.peers ?? 0)"
+            let progress = snapshot.map { $0.pieceCount == 0 ? 0 : Double($0.verifiedPieces) / Double($0.pieceCount) } ?? 0
+            text += ",\"progress\":\(progress),\"seeders\":\(snapshot?.seeders ?? 0)"
+            text += ",\"size\":\(entry.session?.metainfo.info.totalLength ?? 0),\"state\":\"\(Self.state(of: entry))\""
+            text += ",\"up_rate\":\(Int64(snapshot?.uploadRate ?? 0)),\"uploaded\":\(snapshot?.uploaded ?? 0)}"
         }
-        let limits: [String: Any] = [
-            "upload_kbps": configuration.limits.uploadKBps,
-            "download_kbps": configuration.limits.downloadKBps,
-            "max_peers_per_torrent": configuration.limits.maxPeersPerTorrent,
-            "wait_seeders": configuration.swarm.waitSeeders,
-            "wait_leechers": configuration.swarm.waitLeechers,
-        ]
-        let root: [String: Any] = [
-            "version": MicroTorrVersion.string,
-            "uptime_s": Int(MonotonicClock.seconds() - board.startedAt),
-            "limits": limits,
-            "torrents": torrents,
-        ]
-        let data = (try? JSONSerialization.data(withJSONObject: root, options: [.sortedKeys])) ?? Data("{}".utf8)
-        return Array(data) + [0x0A]
+        text += "],\"uptime_s\":\(Int(MonotonicClock.seconds() - board.startedAt)),\"version\":\"\(MicroTorrVersion.string)\"}\n"
+        return Array(text.utf8)
     }
 
     static func state(of entry: TorrentBoard.Entry) -> String {

@@ -62,9 +62,10 @@ public struct JSONLogHandler: LogHandler {
     }
 }
 
-/// JSON text building without Foundation's encoder (log lines are hot).
-enum JSONText {
-    static func appendString(_ string: String, to output: inout String) {
+/// JSON text building without Foundation's encoder (log lines are hot, and
+/// the daemon's `/status` lists thousands of torrents).
+public enum JSONText {
+    public static func appendString(_ string: String, to output: inout String) {
         output += "\""
         for scalar in string.unicodeScalars {
             switch scalar {
@@ -83,7 +84,7 @@ enum JSONText {
 
     /// Numbers and booleans stay JSON numbers and booleans, so `bytes` can
     /// be summed with `jq`.
-    static func appendValue(_ value: Logger.Metadata.Value, to output: inout String) {
+    public static func appendValue(_ value: Logger.Metadata.Value, to output: inout String) {
         switch value {
         case .string(let string):
             appendString(string, to: &output)

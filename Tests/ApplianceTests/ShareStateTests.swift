@@ -114,3 +114,27 @@ struct ShareStateTests {
         #expect(SeedingRecord.decode(Array(record.encoded().dropLast())) == nil)
     }
 }
+
+@Suite("Status report")
+struct StatusReportTests {
+    /// Hand-written JSON: names with quotes and control characters stay
+    /// valid JSON; a torrent still hashing has no info-hash yet.
+    @Test func statusIsValidJSONWithTheLimitsInForce() throws {
+        var configuration = ApplianceConfiguration()
+        configuration.limits.uploadKBps = 250
+        let board = TorrentBoard(configuration: configuration)
+        board.set("share:x", .init(name: "odd \"name\"\n\u{1}", infoHash: nil, origin: "share", stage: .hashing, session: nil))
+        let report = StatusReport(board: board)
+        let reply = report.reply(target: "/status")
+        #expect(reply.status == 200 && reply.contentType == "application/json")
+        let root = try #require(try JSONSerialization.jsonObject(with: Data(reply.body)) as? [String: Any])
+        #expect((root["limits"] as? [String: Any])?["upload_kbps"] as? Int == 250)
+        let torrent = try #require((root["torrents"] as? [[String: Any]])?.first)
+        #expect(torrent["name"] as? String == "odd \"name\"\n\u{1}")
+        #expect(torrent["state"] as? String == "hashing")
+        #expect(torrent["info_hash"] is NSNull)
+        let metrics = String(decoding: report.reply(target: "/metrics").body, as: UTF8.self)
+        #expect(metrics.contains("microtorr_daemon_torrents{state=\"hashing\"} 1"))
+        #expect(report.reply(target: "/nope").status == 404)
+    }
+}
