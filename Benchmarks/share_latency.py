@@ -27,10 +27,11 @@ def wait_for(condition, timeout, step=0.02):
 
 
 class Daemon:
-    def __init__(self, binary, root, level="info"):
+    def __init__(self, binary, root, level="info", ports=None):
         self.root = root
-        self.status_port = free_port()
-        tracker_port = free_port()
+        # A restart keeps its ports: a moved tracker would (rightly) rewrite
+        # every .mtorrent, which is not what "restart" measures.
+        self.status_port, tracker_port, peer_port = ports or (free_port(), free_port(), free_port())
         for name in ["share", "inbox", "downloads", "torrents", "state"]:
             os.makedirs(f"{root}/{name}", exist_ok=True)
         with open(f"{root}/microtorr.yaml", "w") as config:
@@ -46,7 +47,7 @@ tracker:
     listen: 127.0.0.1:{tracker_port}
 network:
   interfaces: [lo]
-  port: {free_port()}
+  port: {peer_port}
 logging:
   level: {level}
 status:
@@ -138,8 +139,9 @@ def many_files(binary, work, count):
     old = time.time() - 60
     for name in os.listdir(f"{root}/share"):
         os.utime(f"{root}/share/{name}", (old, old))
+    ports = (free_port(), free_port(), free_port())
     for run in ["first_start", "restart"]:
-        daemon = Daemon(binary, root)
+        daemon = Daemon(binary, root, ports=ports)
 
         def all_seeding():
             status = daemon.status()
