@@ -534,6 +534,10 @@ public actor ApplianceSupervisor {
             info: metainfo.info,
             location: .staged(staging: "\(configuration.downloadDirectory)/.incoming/\(hex)/\(name)", finalPath: finalPath))
         if let state = ResumeState.load(fromPath: resumePath(infoHash), for: storage, infoHash: infoHash) {
+            logger.info("download resumed", metadata: [
+                "event": "download.resumed", "torrent": .string(name), "info_hash": .string(infoHash.hex),
+                "pieces": .stringConvertible(state.have.setCount), "of": .stringConvertible(state.have.count),
+            ])
             startDownload(metainfo, storage: storage, have: state.have)
         } else if access(storage.currentRoot, F_OK) == 0 {
             verifyThenStart(metainfo, storage: storage, requireComplete: false)

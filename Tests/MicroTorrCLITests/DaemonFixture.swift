@@ -7,9 +7,9 @@ import Testing
 /// JSON logs on stdout. Stopped by PID (SIGTERM) at the end of the test.
 final class DaemonFixture {
     let directory = TemporaryDirectory()
-    let peerPort = BackgroundProcess.freePort()
-    let statusPort = BackgroundProcess.freePort()
-    let trackerPort: Int
+    var peerPort = BackgroundProcess.freePort()
+    var statusPort = BackgroundProcess.freePort()
+    var trackerPort: Int
     let embeddedTracker: Bool
     var uploadKBps = 0
     var waitSeeders = 1

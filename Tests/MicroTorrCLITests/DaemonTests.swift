@@ -257,4 +257,67 @@ struct DaemonTests {
         #expect(a.events("share.cached").map { $0["torrent"] as? String } == ["one.bin"])
         #expect(a.stop().status == 0)
     }
+
+    /// Port, status address and tracker moves apply to the running daemon;
+    /// its torrents keep running (not restarted), their `.mtorrent` files
+    /// and announces follow the tracker.
+    @Test func networkStatusAndTrackerMovesApplyWithoutRestartingTorrents() throws {
+        let a = DaemonFixture(embeddedTracker: true)
+        try a.start(settleSeconds: 0.3)
+        try DaemonFixture.drop(pseudoRandomBytes(count: 200_000, seed: 11), at: "\(a.share)/kept.bin")
+        let created = try #require(a.waitForEvent("torrent.created"))
+        #expect(try a.waitForState("kept.bin", "seeding"))
+        let (oldPeer, oldStatus) = (a.peerPort, a.statusPort)
+        a.peerPort = BackgroundProcess.freePort()
+        a.statusPort = BackgroundProcess.freePort()
+        a.trackerPort = BackgroundProcess.freePort()
+        try a.writeConfig()
+        let reloaded = try #require(a.waitForEvent("config.reloaded", timeout: 20), "\(a.log)")
+        let changed = Set(reloaded["changed"] as? [String] ?? [])
+        #expect(changed.isSuperset(of: ["network", "status", "tracker.embedded", "tracker.url"]), "\(changed)")
+        #expect(BackgroundProcess.waitForPort(a.peerPort))
+        #expect(BackgroundProcess.waitForPort(a.statusPort))
+        #expect(BackgroundProcess.waitForPort(a.trackerPort))
+        #expect(BackgroundProcess.connectLoopback(port: oldPeer).map { close($0) } == nil)
+        #expect(BackgroundProcess.connectLoopback(port: oldStatus).map { close($0) } == nil)
+        #expect(try a.torrentStatus(named: "kept.bin")?["state"] as? String == "seeding")
+        #expect(a.events("torrent.seeding").count == 1)  // never restarted
+        // Same torrent, announced where the tracker is now.
+        let info = try jsonObject(try ProcessRunner.microtorr(["info", "--json", "\(a.torrents)/kept.bin.mtorrent"]).stdout)
+        #expect(info["info_hash"] as? String == created["info_hash"] as? String)
+        #expect(info["announce"] as? String == "http://127.0.0.1:\(a.trackerPort)/announce")
+        #expect(a.waitForEvent("tracker.announced", timeout: 20) {
+            ($0["url"] as? String)?.contains(":\(a.trackerPort)/") == true && $0["info_hash"] as? String == created["info_hash"] as? String
+        } != nil, "\(a.log)")
+        #expect(a.stop().status == 0)
+    }
+
+    /// A download interrupted by a restart of the daemon resumes: it does
+    /// not fetch again what it had verified.
+    @Test func interruptedDownloadResumesAfterRestart() throws {
+        let a = DaemonFixture(embeddedTracker: true)
+        a.uploadKBps = 1000
+        let b = DaemonFixture(embeddedTracker: false, trackerPort: a.trackerPort)
+        try a.start(settleSeconds: 0.3)
+        try b.start(settleSeconds: 0.3)
+        let content = pseudoRandomBytes(count: 5_000_000, seed: 12)
+        try DaemonFixture.drop(content, at: "\(a.share)/series.bin")
+        let torrent = "\(a.torrents)/series.bin.mtorrent"
+        #expect(DaemonFixture.waitForFile(torrent))
+        #expect(try a.waitForState("series.bin", "seeding"))
+        try FileManager.default.copyItem(atPath: torrent, toPath: "\(b.inbox)/series.bin.mtorrent")
+        #expect(try Self.eventually(timeout: 30) { (try b.torrentStatus(named: "series.bin")?["downloaded"] as? Int ?? 0) > 1_500_000 })
+        #expect(b.stop().status == 0)
+        #expect(!FileManager.default.fileExists(atPath: "\(b.downloads)/series.bin"))
+
+        try b.start(settleSeconds: 0.3)
+        let resumed = try #require(b.waitForEvent("download.resumed", timeout: 20), "\(b.log)")
+        #expect((resumed["pieces"] as? Int ?? 0) > 0)
+        #expect(b.waitForEvent("download.finished", timeout: 60) != nil, "\(b.log)")
+        #expect(FileManager.default.contents(atPath: "\(b.downloads)/series.bin") == Data(content))
+        let again = try #require(try b.torrentStatus(named: "series.bin")?["downloaded"] as? Int)
+        #expect(again < content.count - 1_000_000, "fetched \(again) bytes again")
+        #expect(b.stop().status == 0)
+        #expect(a.stop().status == 0)
+    }
 }
