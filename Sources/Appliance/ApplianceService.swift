@@ -5,7 +5,8 @@ import UnixSignals
 /// The daemon as a swift-service-lifecycle service: runs the supervisor's
 /// event handling and rescans, reloads on SIGHUP, and on graceful shutdown
 /// (SIGTERM, SIGINT) stops every torrent (announcing `stopped`, flushing
-/// resume data) before returning.
+/// resume data) before returning. Under systemd (`Type=notify`) it says
+/// when it is ready, reloading and stopping, and pets the watchdog.
 public struct ApplianceService: Service {
     public let supervisor: ApplianceSupervisor
 
@@ -14,19 +15,37 @@ public struct ApplianceService: Service {
     }
 
     public func run() async throws {
+        let notifier = SystemdNotifier()
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
         try await supervisor.start()
         let supervisor = self.supervisor
-        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        notifier.ready(status: await supervisor.summary())
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await supervisor.processEvents() }
             group.addTask { await supervisor.rescanPeriodically() }
             group.addTask {
-                for await _ in hangups { await supervisor.reload(trigger: "SIGHUP") }
+                for await _ in hangups {
+                    notifier.reloading()
+                    await supervisor.reload(trigger: "SIGHUP")
+                    notifier.reloaded(status: await supervisor.summary())
+                }
+            }
+            if let interval = notifier.watchdogInterval {
+                // Petted only while the supervisor answers: a wedged actor
+                // gets the service restarted by systemd.
+                group.addTask {
+                    while !Task.isCancelled {
+                        _ = await supervisor.summary()
+                        notifier.watchdog()
+                        try? await Task.sleep(for: interval)
+                    }
+                }
             }
             // Returns when a graceful shutdown is asked for (or on cancel).
             try? await gracefulShutdown()
             group.cancelAll()
         }
+        notifier.stopping()
         await supervisor.stop()
     }
 

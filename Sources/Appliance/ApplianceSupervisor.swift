@@ -131,6 +131,13 @@ public actor ApplianceSupervisor {
         ])
     }
 
+    /// One line for `systemctl status`.
+    public func summary() -> String {
+        let sessions = running.values.map(\.session.snapshot)
+        let seeding = sessions.filter(\.isComplete).count
+        return "seeding \(seeding), downloading \(sessions.count - seeding), hashing \(hashQueue.count - hashQueueHead + (hashing == nil ? 0 : 1))"
+    }
+
     /// Handles file events until the watcher closes or the task is cancelled.
     public func processEvents() async {
         guard let events = watcher?.events else { return }

@@ -14,10 +14,7 @@ struct ConfigurationTests {
         let text = try String(contentsOfFile: path, encoding: .utf8)
         let result = Self.load(text)
         #expect(result.issues.isEmpty, "\(result.issues)")
-        var expected = ApplianceConfiguration()
-        expected.tracker.url = "http://192.168.1.10:6969/announce"
-        expected.network.interfaces = ["eth0"]
-        #expect(result.configuration == expected)
+        #expect(result.configuration == ApplianceConfiguration())
     }
 
     @Test func anEmptyFileMeansEveryDefault() {
