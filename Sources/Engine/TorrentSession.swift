@@ -393,9 +393,14 @@ public final class TorrentSession: @unchecked Sendable {
         loop.preconditionInEventLoop()
         guard let key = keys.removeValue(forKey: ObjectIdentifier(channel)), let peer = peers.removeValue(forKey: key) else { return }
         picker.peerLeft(key, had: peer.has)
-        history.append(peer.statistics(now: clock()))
+        let statistics = peer.statistics(now: clock())
+        history.append(statistics)
         if let endpoint = peer.endpoint, peer.outbound, candidates[endpoint] != .infinity { candidates[endpoint] = clock() + 2 }
-        logger.debug("peer disconnected", metadata: ["event": "peer.disconnected", "peer": .string(peer.name)])
+        // What this peer gave and took: who fed whom in a swarm, from the logs.
+        logger.debug("peer disconnected", metadata: [
+            "event": "peer.disconnected", "peer": .string(peer.name), "client": .string(statistics.client),
+            "bytes": .stringConvertible(statistics.downloaded), "uploaded": .stringConvertible(statistics.uploaded),
+        ])
         uploadTurns.removeAll { $0 == key }
         updateChoking()
         fillAll()
