@@ -16,18 +16,11 @@ import sys
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests/Interop"))
+from harness import wait_for  # noqa: E402
+
 ADDRESS = "10.77.0.1"
 SIZE = 64 << 20
-
-
-def wait_for(condition, timeout, step=0.02):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(step)
-    return None
 
 
 def start(args, log):

@@ -2,28 +2,14 @@
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from datetime import datetime
 
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for(condition, timeout, step=0.02):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(step)
-    return None
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests/Interop"))
+from harness import free_port, wait_for  # noqa: E402
 
 
 class Daemon:
@@ -152,6 +138,13 @@ def many_files(binary, work, count):
             raise RuntimeError(f"{run}: not all seeding")
         elapsed = time.time() - daemon.started
         rss = daemon.peak_rss_mib()
+        # GET /status with every torrent listed (built on an event loop).
+        timings = []
+        for _ in range(5):
+            started = time.time()
+            daemon.status()
+            timings.append(time.time() - started)
+        status_seconds = sorted(timings)[2]
         # Idle cost of seeding them all (announces every 10 s, timers).
         before = daemon.cpu_seconds()
         time.sleep(10)
@@ -162,6 +155,7 @@ def many_files(binary, work, count):
         print(f"share.{count}_files.{run}.peak_rss_mib: {rss:.1f}")
         print(f"share.{count}_files.{run}.hashed: {created}")
         print(f"share.{count}_files.{run}.idle_cpu_percent_of_one_core: {idle_percent:.0f}")
+        print(f"share.{count}_files.{run}.status_request_s: {status_seconds:.3f}")
         print(f"share.{count}_files.{run}.sigterm_stop_s: {stop_seconds:.2f}")
         print(f"share.{count}_files.{run}.exit_status: {code}")
 

@@ -44,6 +44,7 @@ public actor ApplianceSupervisor {
     private var watcher: DirectoryWatcher?
     private var catalog = ShareCatalog()
     private var catalogSaveScheduled = false
+    private var lastCatalogSave: Task<Void, Never>?
 
     /// Shared entries by name in `share_dir`.
     private var shares: [String: Share] = [:]
@@ -53,8 +54,15 @@ public actor ApplianceSupervisor {
     /// Paths written to and not yet closed (inotify `IN_MODIFY` without
     /// `IN_CLOSE_WRITE`): not settled whatever their times say.
     private var openForWriting: [String: Double] = [:]
-    private var scheduledShareChecks: Set<String> = []
-    private var scheduledInboxChecks: Set<String> = []
+    /// A check of one share entry or inbox file, due later.
+    private enum Check: Hashable {
+        case share(name: String)
+        case inbox(path: String)
+    }
+
+    /// Checks waiting for their time: one timer per entry, however many
+    /// events it gets meanwhile.
+    private var scheduledChecks: Set<Check> = []
     private var reloadScheduled = false
     /// A reload runs at a time; one asked for meanwhile runs after it.
     private var reloading = false
@@ -163,7 +171,7 @@ public actor ApplianceSupervisor {
         stopping = true
         logger.info("stopping", metadata: ["event": "daemon.stopping", "torrents": .stringConvertible(running.count)])
         watcher?.close()
-        saveCatalog()
+        await saveCatalog().value
         let sessions = Array(running.values)
         running = [:]
         let background = Array(stopsInFlight.values)
@@ -215,12 +223,12 @@ public actor ApplianceSupervisor {
             let top = String(relative.prefix { $0 != "/" })
             guard !DropRules.isIgnored(top) else { return }
             trackWriting(event)
-            scheduleShareCheck(top, after: event.kind == .modified ? options.settleSeconds : 0.05)
+            schedule(.share(name: top), after: event.kind == .modified ? options.settleSeconds : 0.05)
         } else if event.path.hasPrefix(inbox + "/"), !event.path.dropFirst(inbox.count + 1).contains("/") {
             let name = String(event.path.dropFirst(inbox.count + 1))
             guard !DropRules.isIgnored(name) else { return }
             trackWriting(event)
-            if event.kind != .modified, event.kind != .disappeared { scheduleInboxCheck(event.path, after: 0) }
+            if event.kind != .modified, event.kind != .disappeared { schedule(.inbox(path: event.path), after: 0) }
         } else if event.path == share || event.path == inbox, event.kind == .disappeared {
             logger.warning("watched directory removed; it is recreated at the next rescan", metadata: [
                 "event": "watch.directory_removed", "path": .string(event.path),
@@ -246,30 +254,20 @@ public actor ApplianceSupervisor {
         }
     }
 
-    private func scheduleShareCheck(_ name: String, after seconds: Double) {
-        guard scheduledShareChecks.insert(name).inserted else { return }
+    private func schedule(_ check: Check, after seconds: Double) {
+        guard scheduledChecks.insert(check).inserted else { return }
         Task {
             try? await Task.sleep(for: .seconds(seconds))
-            self.runScheduledShareCheck(name)
+            self.run(check)
         }
     }
 
-    private func runScheduledShareCheck(_ name: String) {
-        scheduledShareChecks.remove(name)
-        checkShare(name)
-    }
-
-    private func scheduleInboxCheck(_ path: String, after seconds: Double) {
-        guard scheduledInboxChecks.insert(path).inserted else { return }
-        Task {
-            try? await Task.sleep(for: .seconds(seconds))
-            self.runScheduledInboxCheck(path)
+    private func run(_ check: Check) {
+        scheduledChecks.remove(check)
+        switch check {
+        case .share(let name): checkShare(name)
+        case .inbox(let path): checkInbox(path)
         }
-    }
-
-    private func runScheduledInboxCheck(_ path: String) {
-        scheduledInboxChecks.remove(path)
-        checkInbox(path)
     }
 
     // MARK: Rescans
@@ -345,7 +343,7 @@ public actor ApplianceSupervisor {
         if isBeingWritten(probe.path, now: now) { return }  // its close event brings it back
         guard probe.isSettled(now: now, settle: options.settleSeconds) else {
             let wait = probe.inProgressFile != nil ? options.settleSeconds : max(0.05, probe.lastChange + options.settleSeconds - now + 0.02)
-            scheduleShareCheck(name, after: wait)
+            schedule(.share(name: name), after: wait)
             return
         }
         if let cached = catalog[name], cached.fingerprint == probe.fingerprint,
@@ -376,7 +374,12 @@ public actor ApplianceSupervisor {
         }
         let name = hashQueue[hashQueueHead]
         hashQueueHead += 1
-        queued.remove(name)
+        // A slot whose entry was removed or retired meanwhile is skipped
+        // (its share directory may have changed: never hash a stale name).
+        guard queued.remove(name) != nil else {
+            pumpHashing()
+            return
+        }
         board.remove("share:\(name)")
         guard let probe = ShareProbe(name: name, in: configuration.shareDirectory) else {
             removeShare(name)
@@ -386,7 +389,7 @@ public actor ApplianceSupervisor {
         // Queued long ago: it must still be settled now.
         let now = ShareProbe.now()
         guard !isBeingWritten(probe.path, now: now), probe.isSettled(now: now, settle: options.settleSeconds) else {
-            scheduleShareCheck(name, after: options.settleSeconds)
+            schedule(.share(name: name), after: options.settleSeconds)
             pumpHashing()
             return
         }
@@ -474,7 +477,8 @@ public actor ApplianceSupervisor {
         let url = announceURL()
         guard metainfo.trackerTiers != [[url]] else { return metainfo }
         let moved = metainfo.announcing(to: url)
-        try? FileIO.writeAtomically(moved.encoded(), toPath: path)
+        let write = PendingWrite(bytes: moved.encoded(), path: path)
+        Task.detached { _ = await Self.write([write]) }
         return moved
     }
 
@@ -499,7 +503,7 @@ public actor ApplianceSupervisor {
             // A file still arriving parses badly: give it the settle time.
             let changed = max(Double(info.st_mtim.tv_sec), Double(info.st_ctim.tv_sec))
             if now - changed < options.settleSeconds + 1 {
-                scheduleInboxCheck(path, after: options.settleSeconds)
+                schedule(.inbox(path: path), after: options.settleSeconds)
             } else {
                 refuse(path, reason: "not a valid .mtorrent: \(error)")
             }
@@ -604,17 +608,26 @@ public actor ApplianceSupervisor {
     /// `download_dir`: record it for restarts, file the `.mtorrent` under
     /// `.done/`, keep seeding.
     private func downloadFinished(_ infoHash: InfoHash) {
-        guard !stopping, var download = downloads[infoHash], let tracked = running[infoHash] else { return }
+        guard !stopping, let download = downloads[infoHash], let tracked = running[infoHash] else { return }
         let storage = tracked.session.storage
         let have = Bitfield(count: storage.info.pieceCount, allSet: true)
         let record = SeedingRecord(metainfoBytes: download.metainfoBytes, dataPath: storage.finalPath,
                                    resume: ResumeState(infoHash: infoHash, have: have, files: storage.fileStamps()))
-        do {
-            try FileIO.writeAtomically(record.encoded(), toPath: SeedingRecord.path(for: infoHash, stateDirectory: configuration.stateDirectory),
-                                       mode: 0o600)
-        } catch {
-            logger.error("cannot save state", metadata: ["event": "state.save_failed", "error": .string("\(error)")])
+        let write = PendingWrite(bytes: record.encoded(), path: SeedingRecord.path(for: infoHash, stateDirectory: configuration.stateDirectory),
+                                 mode: 0o600)
+        // The record is on disk before the `.mtorrent` leaves the inbox: a
+        // crash in between finds it still there (and the data verified).
+        Task {
+            let failures = await Self.write([write])
+            self.recorded(infoHash, finalPath: storage.finalPath, bytes: storage.info.totalLength, failures: failures)
         }
+    }
+
+    private func recorded(_ infoHash: InfoHash, finalPath: String, bytes: Int64, failures: [String]) {
+        for failure in failures {
+            logger.error("cannot save state", metadata: ["event": "state.save_failed", "error": .string(failure)])
+        }
+        guard var download = downloads[infoHash] else { return }
         rmdir("\(configuration.downloadDirectory)/.incoming/\(infoHash.hex)")
         if let inboxPath = download.inboxPath {
             moveInboxFile(inboxPath, to: ".done")
@@ -623,7 +636,7 @@ public actor ApplianceSupervisor {
         }
         logger.info("download in place; seeding", metadata: [
             "event": "download.finished", "torrent": .string(download.name), "info_hash": .string(infoHash.hex),
-            "path": .string(storage.finalPath), "bytes": .stringConvertible(storage.info.totalLength),
+            "path": .string(finalPath), "bytes": .stringConvertible(bytes),
         ])
     }
 
@@ -906,11 +919,18 @@ public actor ApplianceSupervisor {
     /// announcing to `announceURL` (the info-hash does not change); with
     /// `moved`, their announcers switch to it too.
     private func retargetShares(announceURL: String, moved: Bool) {
+        var writes: [PendingWrite] = []
         for (name, share) in shares {
             guard let infoHash = share.infoHash, let tracked = running[infoHash] else { continue }
             let metainfo = tracked.session.metainfo.announcing(to: announceURL)
-            try? FileIO.writeAtomically(metainfo.encoded(), toPath: "\(configuration.torrentDirectory)/\(name).mtorrent")
+            writes.append(PendingWrite(bytes: metainfo.encoded(), path: "\(configuration.torrentDirectory)/\(name).mtorrent"))
             if moved { Task { await tracked.setTrackers([[announceURL]]) } }
+        }
+        let logger = self.logger
+        Task.detached {
+            for failure in await Self.write(writes) {
+                logger.error("cannot rewrite a .mtorrent", metadata: ["event": "share.write_failed", "error": .string(failure)])
+            }
         }
     }
 
@@ -1003,24 +1023,28 @@ public actor ApplianceSupervisor {
         }
     }
 
-    private func saveCatalog() {
+    /// Writes the cache off the actor (it is fsynced); saves run one
+    /// after another, so an older one never lands last.
+    @discardableResult
+    private func saveCatalog() -> Task<Void, Never> {
         catalogSaveScheduled = false
-        let catalog = self.catalog
-        do {
-            try catalog.save(toDirectory: configuration.stateDirectory)
-        } catch {
-            logger.error("cannot save the hashing cache", metadata: ["event": "state.save_failed", "error": .string("\(error)")])
+        let write = PendingWrite(bytes: catalog.encoded(), path: "\(configuration.stateDirectory)/\(ShareCatalog.fileName)", mode: 0o600)
+        let previous = lastCatalogSave
+        let logger = self.logger
+        let save = Task.detached {
+            await previous?.value
+            for failure in await Self.write([write]) {
+                logger.error("cannot save the hashing cache", metadata: ["event": "state.save_failed", "error": .string(failure)])
+            }
         }
+        lastCatalogSave = save
+        return save
     }
 
     // MARK: Helpers
 
     private static func normalized(_ configuration: ApplianceConfiguration) -> ApplianceConfiguration {
-        func trim(_ path: String) -> String {
-            var path = path
-            while path.count > 1, path.hasSuffix("/") { path.removeLast() }
-            return path
-        }
+        let trim = ConfigurationLoader.trimmedPath
         var configuration = configuration
         configuration.shareDirectory = trim(configuration.shareDirectory)
         configuration.inboxDirectory = trim(configuration.inboxDirectory)
@@ -1061,6 +1085,29 @@ public actor ApplianceSupervisor {
 
     static func listDirectory(_ path: String) -> [String] {
         DirectoryEntries.read(path).map(\.name)
+    }
+
+    /// A state or `.mtorrent` file to write crash-safely.
+    struct PendingWrite: Sendable {
+        let bytes: [UInt8]
+        let path: String
+        var mode: mode_t = 0o644
+    }
+
+    /// Writes files atomically (temp, fsync, rename) off the actor, in
+    /// order; returns what failed, in words.
+    static func write(_ writes: [PendingWrite]) async -> [String] {
+        guard !writes.isEmpty else { return [] }
+        return await offLoop {
+            writes.compactMap { write in
+                do {
+                    try FileIO.writeAtomically(write.bytes, toPath: write.path, mode: write.mode)
+                    return nil
+                } catch {
+                    return "\(write.path): \(error)"
+                }
+            }
+        }
     }
 
     /// Runs blocking work (hashing, verifying) on a global queue.

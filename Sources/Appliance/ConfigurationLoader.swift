@@ -59,15 +59,18 @@ public enum ConfigurationLoader {
         return Result(configuration: issues.isEmpty ? configuration : nil, issues: issues)
     }
 
+    /// `path` without trailing slashes (`/` stays `/`): how directories
+    /// are compared and how the daemon names them in events.
+    static func trimmedPath(_ path: String) -> String {
+        var path = path
+        while path.count > 1, path.hasSuffix("/") { path.removeLast() }
+        return path
+    }
+
     /// Whether one path is the other or inside it (compared as written,
     /// trailing slashes aside).
     static func overlap(_ a: String, _ b: String) -> Bool {
-        func trimmed(_ path: String) -> String {
-            var path = path
-            while path.count > 1, path.hasSuffix("/") { path.removeLast() }
-            return path
-        }
-        let (a, b) = (trimmed(a), trimmed(b))
+        let (a, b) = (trimmedPath(a), trimmedPath(b))
         return a == b || a.hasPrefix(b == "/" ? "/" : b + "/") || b.hasPrefix(a == "/" ? "/" : a + "/")
     }
 

@@ -22,7 +22,6 @@ public struct FileEvent: Sendable, Equatable {
 
     public let path: String
     public let kind: Kind
-    public let isDirectory: Bool
 }
 
 /// inotify over Glibc: watches directories (optionally with every
@@ -156,13 +155,13 @@ public final class DirectoryWatcher: Sendable {
     /// an overflow follows so the supervisor rescans.
     private func emit(_ event: FileEvent) {
         if case .dropped = continuation.yield(event) {
-            continuation.yield(FileEvent(path: "", kind: .overflow, isDirectory: true))
+            continuation.yield(FileEvent(path: "", kind: .overflow))
         }
     }
 
     private func handle(descriptor: Int32, mask: UInt32, name: String) {
         if mask & UInt32(IN_Q_OVERFLOW) != 0 {
-            emit(FileEvent(path: "", kind: .overflow, isDirectory: true))
+            emit(FileEvent(path: "", kind: .overflow))
             return
         }
         if mask & UInt32(IN_IGNORED) != 0 {
@@ -172,7 +171,7 @@ public final class DirectoryWatcher: Sendable {
         guard let watched = state.withLock({ $0.paths[descriptor] }) else { return }
         let isDirectory = mask & UInt32(IN_ISDIR) != 0
         if mask & UInt32(IN_DELETE_SELF | IN_MOVE_SELF) != 0 {
-            emit(FileEvent(path: watched.path, kind: .disappeared, isDirectory: true))
+            emit(FileEvent(path: watched.path, kind: .disappeared))
             return
         }
         let path = name.isEmpty ? watched.path : "\(watched.path)/\(name)"
@@ -189,6 +188,6 @@ public final class DirectoryWatcher: Sendable {
         } else {
             kind = .attributes
         }
-        emit(FileEvent(path: path, kind: kind, isDirectory: isDirectory))
+        emit(FileEvent(path: path, kind: kind))
     }
 }

@@ -66,8 +66,4 @@ struct ShareCatalog: Sendable, Equatable {
               let catalog = ShareCatalog(encoded: bytes) else { return ShareCatalog() }
         return catalog
     }
-
-    func save(toDirectory directory: String) throws(FileIOError) {
-        try FileIO.writeAtomically(encoded(), toPath: "\(directory)/\(Self.fileName)", mode: 0o600)
-    }
 }

@@ -23,7 +23,6 @@ struct ShareProbe: Sendable {
     let lastChange: Double
     /// A file inside still being written (`.part`, `.tmp`, `~`), if any.
     let inProgressFile: String?
-    let isDirectory: Bool
 
     /// Nil when the entry is gone, is not a regular file or directory (a
     /// symbolic link at the top could share anything on the machine), or
@@ -38,10 +37,8 @@ struct ShareProbe: Sendable {
         var inProgress: String?
         switch info.st_mode & S_IFMT {
         case S_IFREG:
-            isDirectory = false
             fingerprint[""] = FileSnapshot(info)
         case S_IFDIR:
-            isDirectory = true
             Self.walk(path, prefix: "", into: &fingerprint, lastChange: &lastChange, inProgress: &inProgress)
         default:
             return nil

@@ -1,3 +1,4 @@
+import Metainfo
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -24,11 +25,8 @@ public struct SystemdNotifier: Sendable {
         }
     }
 
-    /// Whether systemd is listening (run under `Type=notify`).
-    public var isActive: Bool { socketPath != nil }
-
     public func ready(status: String) { send("READY=1\nSTATUS=\(status)") }
-    public func reloading() { send("RELOADING=1\nMONOTONIC_USEC=\(Self.monotonicMicroseconds())") }
+    public func reloading() { send("RELOADING=1\nMONOTONIC_USEC=\(Int64(MonotonicClock.seconds() * 1_000_000))") }
     public func reloaded(status: String) { send("READY=1\nSTATUS=\(status)") }
     public func stopping() { send("STOPPING=1") }
     public func watchdog() { send("WATCHDOG=1") }
@@ -59,11 +57,5 @@ public struct SystemdNotifier: Sendable {
                 }
             }
         }
-    }
-
-    private static func monotonicMicroseconds() -> Int64 {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1000
     }
 }

@@ -22,7 +22,9 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Interop"))
+from harness import wait_for  # noqa: E402
 
 SKIP = 77
 HOSTS = 4
@@ -154,16 +156,6 @@ class Failure(Exception):
     pass
 
 
-def wait_for(condition, timeout, step=0.1):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(step)
-    return None
-
-
 def share_and_fetch(lan, name, content):
     """Host 1 shares `content`; its .mtorrent goes into hosts 2-4's inboxes."""
     home = lan.directory(1)
@@ -171,7 +163,7 @@ def share_and_fetch(lan, name, content):
         file.write(content)
     os.rename(f"{home}/{name}.tmp", f"{home}/share/{name}")
     torrent = f"{home}/torrents/{name}.mtorrent"
-    if not wait_for(lambda: os.path.exists(torrent) and lan.torrent(1, name), 60):
+    if not wait_for(lambda: os.path.exists(torrent) and lan.torrent(1, name), 60, 0.1):
         raise Failure("host 1 did not share the file")
     for host in range(2, HOSTS + 1):
         shutil.copy(torrent, f"{lan.directory(host)}/inbox/{name}.mtorrent.tmp")

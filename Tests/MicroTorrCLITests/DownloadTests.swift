@@ -7,13 +7,9 @@ import Testing
 @Suite("Download and seed")
 struct DownloadTests {
     @Test func ourLeecherFromALibtorrentSeeder() throws {
-        let directory = TemporaryDirectory()
-        try directory.randomFile("seed/data.bin", size: 5_000_000)
-        try FileManager.default.createDirectory(atPath: "\(directory.path)/out", withIntermediateDirectories: true)
-        let torrent = try Fixtures.makeTorrent(directory, target: "seed/data.bin")
+        let (directory, torrent) = try Fixtures.seedData(size: 5_000_000)
         let port = BackgroundProcess.freePort()
-        let seeder = try BackgroundProcess("/usr/bin/python3",
-            ["\(ProcessRunner.repositoryRoot)/Tests/Interop/libtorrent_tool.py", "seed", torrent, "seed", "\(port)"], in: directory.path)
+        let seeder = try Fixtures.interopPeer("libtorrent_tool.py", ["seed", torrent, "seed", "\(port)"], in: directory.path)
         defer { seeder.stop(signal: SIGKILL) }
         #expect(seeder.waitForOutput("ready"), "\(seeder.stderr)")
         let result = try ProcessRunner.microtorr(
@@ -27,14 +23,8 @@ struct DownloadTests {
     }
 
     @Test func ourSeederToALibtorrentLeecher() throws {
-        let directory = TemporaryDirectory()
-        try directory.randomFile("seed/data.bin", size: 5_000_000)
-        try FileManager.default.createDirectory(atPath: "\(directory.path)/out", withIntermediateDirectories: true)
-        let torrent = try Fixtures.makeTorrent(directory, target: "seed/data.bin")
-        let port = BackgroundProcess.freePort()
-        let seeder = try BackgroundProcess(ProcessRunner.microtorr,
-            ["download", torrent, "-s", "seed/data.bin", "-p", "\(port)", "--log-format", "json"], in: directory.path)
-        #expect(BackgroundProcess.waitForPort(port), "\(seeder.stderr)")
+        let (directory, torrent) = try Fixtures.seedData(size: 5_000_000)
+        let (seeder, port) = try Fixtures.startSeeder(torrent, in: directory, arguments: ["--log-format", "json"])
         let result = try ProcessRunner.libtorrentTool(["leech", torrent, "out", "127.0.0.1:\(port)", "60"], in: directory.path)
         #expect(result.status == 0, "\(result.stderr)")
         let report = try jsonObject(result.stdout)
@@ -81,25 +71,7 @@ struct DownloadTests {
     /// A peer that corrupts every block: its pieces fail, are fetched again
     /// from the good seeder, the file ends correct and the bad peer is banned.
     @Test func corruptBlocksAreRefetchedAndTheSenderBanned() throws {
-        let directory = TemporaryDirectory()
-        try directory.randomFile("seed/data.bin", size: 3_000_000)
-        try FileManager.default.createDirectory(atPath: "\(directory.path)/out", withIntermediateDirectories: true)
-        let torrent = try Fixtures.makeTorrent(directory, target: "seed/data.bin")
-        let badPort = BackgroundProcess.freePort()
-        let bad = try BackgroundProcess("/usr/bin/python3",
-            ["\(ProcessRunner.repositoryRoot)/Tests/Interop/bad_peer.py", torrent, "seed/data.bin", "\(badPort)", "corrupt"], in: directory.path)
-        defer { bad.stop(signal: SIGKILL) }
-        #expect(bad.waitForOutput("ready"))
-        let goodPort = BackgroundProcess.freePort()
-        let good = try BackgroundProcess(ProcessRunner.microtorr,
-            ["download", torrent, "-s", "seed/data.bin", "-p", "\(goodPort)", "-v", "0"], in: directory.path)
-        defer { good.stop() }
-        #expect(BackgroundProcess.waitForPort(goodPort))
-        let result = try ProcessRunner.microtorr(
-            ["download", torrent, "-o", "out", "--peer", "127.0.0.1:\(badPort)", "--peer", "127.0.0.1:\(goodPort)",
-             "--exit-on-complete", "--log-format", "json", "-v", "2"], in: directory.path)
-        #expect(result.status == 0, "\(result.stderr.suffix(3000))")
-        #expect(try Fixtures.same("\(directory.path)/seed/data.bin", "\(directory.path)/out/data.bin"))
+        let (result, badPort, goodPort) = try Fixtures.downloadBesideBadPeer(mode: "corrupt", size: 3_000_000, arguments: ["-v", "2"])
         #expect(result.stderr.contains("\"event\":\"piece.failed\""))
         let bans = result.stderr.split(separator: "\n").filter { $0.contains("\"event\":\"peer.banned\"") }
         #expect(!bans.isEmpty)
@@ -114,15 +86,12 @@ struct DownloadTests {
     /// `-i lo`: both sides bind to the interface's IPv4 (127.0.0.1) and the
     /// seeder announces it; the leecher finds it through our tracker.
     @Test func interfaceBindingAndAnnouncing() throws {
-        let directory = TemporaryDirectory()
-        try directory.randomFile("seed/data.bin", size: 1_000_000)
-        try FileManager.default.createDirectory(atPath: "\(directory.path)/out", withIntermediateDirectories: true)
         let trackerPort = BackgroundProcess.freePort()
         let tracker = try BackgroundProcess(ProcessRunner.microtorr,
             ["tracker", "--listen", "127.0.0.1:\(trackerPort)", "--log-format", "json", "-v", "2"])
         defer { tracker.stop() }
         #expect(BackgroundProcess.waitForPort(trackerPort))
-        let torrent = try Fixtures.makeTorrent(directory, target: "seed/data.bin", tracker: "http://127.0.0.1:\(trackerPort)/announce")
+        let (directory, torrent) = try Fixtures.seedData(size: 1_000_000, tracker: "http://127.0.0.1:\(trackerPort)/announce")
         let seedPort = BackgroundProcess.freePort()
         let seeder = try BackgroundProcess(ProcessRunner.microtorr,
             ["download", torrent, "-s", "seed/data.bin", "-i", "lo", "-p", "\(seedPort)", "-v", "0"], in: directory.path)
@@ -168,11 +137,8 @@ struct DownloadTests {
         let original = try Data(contentsOf: URL(fileURLWithPath: try directory.randomFile("seed/data.bin", size: 2_000_000)))
         let torrent = try Fixtures.makeTorrent(directory, target: "seed/data.bin")
         try directory.write(Array(original.prefix(1_000_000)), to: "out/data.bin.part")
-        let port = BackgroundProcess.freePort()
-        let seeder = try BackgroundProcess(ProcessRunner.microtorr, ["download", torrent, "-s", "seed/data.bin", "-p", "\(port)", "-v", "0"],
-                                           in: directory.path)
+        let (seeder, port) = try Fixtures.startSeeder(torrent, in: directory)
         defer { seeder.stop() }
-        #expect(BackgroundProcess.waitForPort(port))
         let resumed = try ProcessRunner.microtorr(
             ["download", torrent, "-o", "out", "--peer", "127.0.0.1:\(port)", "--exit-on-complete", "--log-format", "json"], in: directory.path)
         #expect(resumed.status == 0, "\(resumed.stderr)")
@@ -208,14 +174,9 @@ struct DownloadTests {
     /// 10 s handshake timeout (it would otherwise hold a slot forever), and
     /// garbage instead of a handshake is closed at once.
     @Test func silentAndGarbageConnectionsAreClosed() throws {
-        let directory = TemporaryDirectory()
-        try directory.randomFile("seed/data.bin", size: 100_000)
-        let torrent = try Fixtures.makeTorrent(directory, target: "seed/data.bin")
-        let port = BackgroundProcess.freePort()
-        let seeder = try BackgroundProcess(ProcessRunner.microtorr,
-            ["download", torrent, "-s", "seed/data.bin", "-p", "\(port)", "-v", "0"], in: directory.path)
+        let (directory, torrent) = try Fixtures.seedData(size: 100_000)
+        let (seeder, port) = try Fixtures.startSeeder(torrent, in: directory)
         defer { seeder.stop() }
-        #expect(BackgroundProcess.waitForPort(port))
         let silent = try #require(BackgroundProcess.connectLoopback(port: port))
         defer { close(silent) }
         let closedAfter = try #require(BackgroundProcess.secondsUntilClosed(silent, limit: 20), "a silent connection stayed open")
@@ -228,7 +189,6 @@ struct DownloadTests {
         let garbageClosed = try #require(BackgroundProcess.secondsUntilClosed(garbage, limit: 5), "garbage was not refused")
         #expect(garbageClosed < 2)
         // The seeder still serves a real peer afterwards.
-        try FileManager.default.createDirectory(atPath: "\(directory.path)/out", withIntermediateDirectories: true)
         let leecher = try ProcessRunner.microtorr(
             ["download", torrent, "-o", "out", "--peer", "127.0.0.1:\(port)", "--exit-on-complete", "-v", "0"], in: directory.path)
         #expect(leecher.status == 0, "\(leecher.stderr)")

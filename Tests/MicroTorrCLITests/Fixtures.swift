@@ -15,6 +15,54 @@ enum Fixtures {
         return "t.mtorrent"
     }
 
+    /// `seed/data.bin` of `size` random bytes, an empty `out/`, and the
+    /// torrent of the data: what most download tests start from.
+    static func seedData(size: Int, pieceLength: String = "32K", tracker: String? = nil) throws
+        -> (directory: TemporaryDirectory, torrent: String) {
+        let directory = TemporaryDirectory()
+        try directory.randomFile("seed/data.bin", size: size)
+        try FileManager.default.createDirectory(atPath: "\(directory.path)/out", withIntermediateDirectories: true)
+        return (directory, try makeTorrent(directory, target: "seed/data.bin", tracker: tracker, pieceLength: pieceLength))
+    }
+
+    /// `microtorr download TORRENT -s seed/data.bin` listening on a free
+    /// port (waited for), with `-u` when given. Stop it with `stop()`.
+    static func startSeeder(_ torrent: String, in directory: TemporaryDirectory, uploadKBps: Int? = nil,
+                            arguments: [String] = ["-v", "0"]) throws -> (process: BackgroundProcess, port: Int) {
+        let port = BackgroundProcess.freePort()
+        var command = ["download", torrent, "-s", "seed/data.bin", "-p", "\(port)"]
+        if let uploadKBps { command += ["-u", "\(uploadKBps)"] }
+        let seeder = try BackgroundProcess(ProcessRunner.microtorr, command + arguments, in: directory.path)
+        #expect(BackgroundProcess.waitForPort(port), "\(seeder.stderr)")
+        return (seeder, port)
+    }
+
+    /// A Python peer from `Tests/Interop` (libtorrent_tool.py, bad_peer.py)
+    /// in the background.
+    static func interopPeer(_ script: String, _ arguments: [String], in directory: String) throws -> BackgroundProcess {
+        try BackgroundProcess("/usr/bin/python3", ["\(ProcessRunner.repositoryRoot)/Tests/Interop/\(script)"] + arguments, in: directory)
+    }
+
+    /// Our download of `seed/data.bin` from a misbehaving `bad_peer.py MODE`
+    /// and a good seeder (capped at `goodUploadKBps`) side by side; checks
+    /// the data arrived intact.
+    static func downloadBesideBadPeer(mode: String, size: Int, goodUploadKBps: Int? = nil, arguments: [String])
+        throws -> (result: ProcessResult, badPort: Int, goodPort: Int) {
+        let (directory, torrent) = try seedData(size: size)
+        let badPort = BackgroundProcess.freePort()
+        let bad = try interopPeer("bad_peer.py", [torrent, "seed/data.bin", "\(badPort)", mode], in: directory.path)
+        defer { bad.stop(signal: SIGKILL) }
+        #expect(bad.waitForOutput("ready"))
+        let (good, goodPort) = try startSeeder(torrent, in: directory, uploadKBps: goodUploadKBps)
+        defer { good.stop() }
+        let result = try ProcessRunner.microtorr(
+            ["download", torrent, "-o", "out", "--peer", "127.0.0.1:\(badPort)", "--peer", "127.0.0.1:\(goodPort)",
+             "--exit-on-complete", "--log-format", "json"] + arguments, in: directory.path)
+        #expect(result.status == 0, "\(result.stderr.suffix(3000))")
+        #expect(try same("\(directory.path)/seed/data.bin", "\(directory.path)/out/data.bin"))
+        return (result, badPort, goodPort)
+    }
+
     static func same(_ a: String, _ b: String) throws -> Bool {
         try Data(contentsOf: URL(fileURLWithPath: a)) == Data(contentsOf: URL(fileURLWithPath: b))
     }

@@ -11,15 +11,10 @@ struct SwarmPolicyTests {
     /// Our seeder at `-u 3000`, measured by a libtorrent leecher on
     /// loopback (no exemption for local peers): within ±5% over ≥ 7 s.
     @Test func uploadLimitHoldsOnLoopback() throws {
-        let directory = TemporaryDirectory()
         let size = 33_000_000
-        try directory.randomFile("seed/data.bin", size: size)
-        let torrent = try Fixtures.makeTorrent(directory, target: "seed/data.bin", pieceLength: "256K")
-        let port = BackgroundProcess.freePort()
-        let seeder = try BackgroundProcess(ProcessRunner.microtorr,
-            ["download", torrent, "-s", "seed/data.bin", "-p", "\(port)", "-u", "3000", "-v", "0"], in: directory.path)
+        let (directory, torrent) = try Fixtures.seedData(size: size, pieceLength: "256K")
+        let (seeder, port) = try Fixtures.startSeeder(torrent, in: directory, uploadKBps: 3000)
         defer { seeder.stop() }
-        #expect(BackgroundProcess.waitForPort(port))
         let result = try ProcessRunner.libtorrentTool(["leech", torrent, "out", "127.0.0.1:\(port)", "60"], in: directory.path)
         #expect(result.status == 0, "\(result.stderr)")
         let report = try jsonObject(result.stdout)
@@ -33,15 +28,10 @@ struct SwarmPolicyTests {
     /// Our leecher at `-d 3000` from a libtorrent seeder that reports what
     /// it sent: within ±5% over ≥ 7 s.
     @Test func downloadLimitHoldsOnLoopback() throws {
-        let directory = TemporaryDirectory()
         let size = 33_000_000
-        try directory.randomFile("seed/data.bin", size: size)
-        try FileManager.default.createDirectory(atPath: "\(directory.path)/out", withIntermediateDirectories: true)
-        let torrent = try Fixtures.makeTorrent(directory, target: "seed/data.bin", pieceLength: "256K")
+        let (directory, torrent) = try Fixtures.seedData(size: size, pieceLength: "256K")
         let port = BackgroundProcess.freePort()
-        let seeder = try BackgroundProcess("/usr/bin/python3",
-            ["\(ProcessRunner.repositoryRoot)/Tests/Interop/libtorrent_tool.py", "seed", torrent, "seed", "\(port)", "progress"],
-            in: directory.path)
+        let seeder = try Fixtures.interopPeer("libtorrent_tool.py", ["seed", torrent, "seed", "\(port)", "progress"], in: directory.path)
         defer { seeder.stop(signal: SIGKILL) }
         #expect(seeder.waitForOutput("ready"), "\(seeder.stderr)")
         let result = try ProcessRunner.microtorr(
@@ -62,14 +52,11 @@ struct SwarmPolicyTests {
     /// requested (no data written, the seeder sends nothing) until a second
     /// seeder joins; then the download completes.
     @Test func waitsForEnoughSeedersBeforeRequesting() throws {
-        let directory = TemporaryDirectory()
-        try directory.randomFile("seed/data.bin", size: 2_000_000)
-        try FileManager.default.createDirectory(atPath: "\(directory.path)/out", withIntermediateDirectories: true)
         let trackerPort = BackgroundProcess.freePort()
         let tracker = try BackgroundProcess(ProcessRunner.microtorr, ["tracker", "--listen", "127.0.0.1:\(trackerPort)", "--interval", "1", "-v", "0"])
         defer { tracker.stop() }
         #expect(BackgroundProcess.waitForPort(trackerPort))
-        let torrent = try Fixtures.makeTorrent(directory, target: "seed/data.bin", tracker: "http://127.0.0.1:\(trackerPort)/announce")
+        let (directory, torrent) = try Fixtures.seedData(size: 2_000_000, tracker: "http://127.0.0.1:\(trackerPort)/announce")
         let first = try BackgroundProcess(ProcessRunner.microtorr,
             ["download", torrent, "-s", "seed/data.bin", "--log-format", "json", "-v", "2"], in: directory.path)
         defer { first.stop() }
@@ -100,16 +87,10 @@ struct SwarmPolicyTests {
     /// so "half way" is reliable): the restarted leecher keeps what was
     /// verified on disk and fetches at most about the other half.
     @Test func resumeAfterKillNine() throws {
-        let directory = TemporaryDirectory()
         let size = 24_000_000
-        try directory.randomFile("seed/data.bin", size: size)
-        try FileManager.default.createDirectory(atPath: "\(directory.path)/out", withIntermediateDirectories: true)
-        let torrent = try Fixtures.makeTorrent(directory, target: "seed/data.bin", pieceLength: "64K")
-        let port = BackgroundProcess.freePort()
-        let seeder = try BackgroundProcess(ProcessRunner.microtorr,
-            ["download", torrent, "-s", "seed/data.bin", "-p", "\(port)", "-u", "3000", "-v", "0"], in: directory.path)
+        let (directory, torrent) = try Fixtures.seedData(size: size, pieceLength: "64K")
+        let (seeder, port) = try Fixtures.startSeeder(torrent, in: directory, uploadKBps: 3000)
         defer { seeder.stop() }
-        #expect(BackgroundProcess.waitForPort(port))
         let arguments = ["download", torrent, "-o", "out", "--peer", "127.0.0.1:\(port)", "--exit-on-complete", "--log-format", "json"]
         let first = try BackgroundProcess(ProcessRunner.microtorr, arguments, in: directory.path)
         #expect(first.waitForOutput("\"event\":\"swarm.ready\"", inStderr: true, timeout: 20))
@@ -131,15 +112,9 @@ struct SwarmPolicyTests {
     /// A clean stop records the verified pieces; the next start trusts them
     /// without hashing anything again.
     @Test func cleanStopResumesWithoutRehashing() throws {
-        let directory = TemporaryDirectory()
-        try directory.randomFile("seed/data.bin", size: 12_000_000)
-        try FileManager.default.createDirectory(atPath: "\(directory.path)/out", withIntermediateDirectories: true)
-        let torrent = try Fixtures.makeTorrent(directory, target: "seed/data.bin", pieceLength: "64K")
-        let port = BackgroundProcess.freePort()
-        let seeder = try BackgroundProcess(ProcessRunner.microtorr,
-            ["download", torrent, "-s", "seed/data.bin", "-p", "\(port)", "-u", "3000", "-v", "0"], in: directory.path)
+        let (directory, torrent) = try Fixtures.seedData(size: 12_000_000, pieceLength: "64K")
+        let (seeder, port) = try Fixtures.startSeeder(torrent, in: directory, uploadKBps: 3000)
         defer { seeder.stop() }
-        #expect(BackgroundProcess.waitForPort(port))
         let arguments = ["download", torrent, "-o", "out", "--peer", "127.0.0.1:\(port)", "--exit-on-complete", "--log-format", "json"]
         let first = try BackgroundProcess(ProcessRunner.microtorr, arguments, in: directory.path)
         #expect(first.waitForOutput("\"event\":\"swarm.ready\"", inStderr: true, timeout: 20))
@@ -161,27 +136,10 @@ struct SwarmPolicyTests {
     /// and the download completes from the good seeder.
     @Test(arguments: [("stall", "peer.stalled"), ("flood", "peer.flooding"), ("unasked", "peer.unrequested")])
     func misbehavingPeersAreDropped(mode: String, event: String) throws {
-        let directory = TemporaryDirectory()
-        try directory.randomFile("seed/data.bin", size: 6_000_000)
-        try FileManager.default.createDirectory(atPath: "\(directory.path)/out", withIntermediateDirectories: true)
-        let torrent = try Fixtures.makeTorrent(directory, target: "seed/data.bin")
-        let badPort = BackgroundProcess.freePort()
-        let bad = try BackgroundProcess("/usr/bin/python3",
-            ["\(ProcessRunner.repositoryRoot)/Tests/Interop/bad_peer.py", torrent, "seed/data.bin", "\(badPort)", mode], in: directory.path)
-        defer { bad.stop(signal: SIGKILL) }
-        #expect(bad.waitForOutput("ready"))
-        let goodPort = BackgroundProcess.freePort()
         // The good seeder is slow, so the bad peer is asked for a share and
         // the download outlasts the 3 s stall timeout.
-        let good = try BackgroundProcess(ProcessRunner.microtorr,
-            ["download", torrent, "-s", "seed/data.bin", "-p", "\(goodPort)", "-u", "1000", "-v", "0"], in: directory.path)
-        defer { good.stop() }
-        #expect(BackgroundProcess.waitForPort(goodPort))
-        let result = try ProcessRunner.microtorr(
-            ["download", torrent, "-o", "out", "--peer", "127.0.0.1:\(badPort)", "--peer", "127.0.0.1:\(goodPort)",
-             "--request-timeout", "3", "--exit-on-complete", "--log-format", "json"], in: directory.path)
-        #expect(result.status == 0, "\(result.stderr.suffix(3000))")
-        #expect(try Fixtures.same("\(directory.path)/seed/data.bin", "\(directory.path)/out/data.bin"))
+        let (result, badPort, _) = try Fixtures.downloadBesideBadPeer(
+            mode: mode, size: 6_000_000, goodUploadKBps: 1000, arguments: ["--request-timeout", "3"])
         let drops = Fixtures.events(event, in: result.stderr)
         #expect(!drops.isEmpty, "\(result.stderr.suffix(3000))")
         #expect(drops.allSatisfy { ($0["peer"] as? String) == "127.0.0.1:\(badPort)" })
