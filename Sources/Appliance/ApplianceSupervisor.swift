@@ -292,7 +292,8 @@ public actor ApplianceSupervisor {
         for (infoHash, download) in downloads {
             guard let inboxPath = download.inboxPath, let tracked = running[infoHash] else { continue }
             let snapshot = tracked.session.snapshot
-            guard let error = snapshot.error, !snapshot.isComplete else { continue }
+            // A full disk pauses the download; it goes on once space is freed.
+            guard let error = snapshot.error, !snapshot.isComplete, !snapshot.isPausedForStorage else { continue }
             downloads[infoHash] = nil
             stopTorrent(infoHash)
             refuse(inboxPath, reason: "download failed: \(error)")

@@ -66,6 +66,7 @@ public struct StatusReport: Sendable {
         case .verifying: return "verifying"
         case .active:
             guard let snapshot = entry.session?.snapshot else { return "stopped" }
+            if snapshot.isPausedForStorage { return "paused" }
             if snapshot.error != nil, !snapshot.isComplete { return "failed" }
             if snapshot.isComplete { return "seeding" }
             return snapshot.isWaitingForSwarm ? "waiting" : "downloading"
@@ -81,7 +82,7 @@ final class StatusMetrics: Sendable {
     private let uploaded: Gauge
     private let downRate: Gauge
     private let upRate: Gauge
-    private static let states = ["hashing", "verifying", "waiting", "downloading", "seeding", "failed", "stopped"]
+    private static let states = ["hashing", "verifying", "waiting", "downloading", "paused", "seeding", "failed", "stopped"]
 
     private static func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
         MetricNameDescriptor(namespace: "microtorr", subsystem: "daemon", metricName: metric, unitName: unit, helpText: help)

@@ -32,5 +32,8 @@ public struct SessionSnapshot: Sendable {
     public var wasted: Int64 = 0
     /// Requesting nothing until the swarm meets the wait thresholds.
     public var isWaitingForSwarm = false
+    /// Requesting nothing for now: the disk refused a write (full,
+    /// read-only); `error` says why. Retried with back-off.
+    public var isPausedForStorage = false
     public var error: String?
 }

@@ -64,6 +64,7 @@ public final class TorrentSession: @unchecked Sendable {
     /// The last resume save scheduled: saves run one after another.
     private var resumeSave: EventLoopFuture<Void>?
     private var lastResumeSave = 0.0
+    private var storagePause = StoragePause()
 
     /// This torrent's own limits (the process-wide ones are passed in).
     public let uploadLimit = BandwidthLimit()
@@ -421,7 +422,8 @@ public final class TorrentSession: @unchecked Sendable {
 
     private func fill(_ peer: Peer) {
         guard phase == .downloading, !waitingForSwarm, !peer.peerChoking, peer.amInterested,
-              pendingWriteBytes < configuration.maxPendingWriteBytes, downloadWakeup == nil else { return }
+              pendingWriteBytes < configuration.maxPendingWriteBytes, downloadWakeup == nil,
+              !storagePause.isPaused(now: clock()) else { return }
         let depth = pipelineDepth(peer)
         let wanted = depth - peer.inFlight.count
         guard wanted > 0 else { return }
@@ -532,6 +534,7 @@ public final class TorrentSession: @unchecked Sendable {
         pendingWriteBytes += request.length
         let offset = geometry.offset(of: request)
         let storage = self.storage
+        let epoch = storagePause.epoch
         threadPool.runIfActive(eventLoop: loop) { () throws -> Void in
             try data.withUnsafeReadableBytes { bytes in
                 do throws(TorrentStorage.StorageError) {
@@ -546,12 +549,17 @@ public final class TorrentSession: @unchecked Sendable {
             pendingWriteBytes -= request.length
             if wasThrottled, pendingWriteBytes < configuration.maxPendingWriteBytes { fillAll() }
             if case .failure(let error) = result {
-                logger.error("write failed", metadata: ["event": "storage.write_failed", "error": .string("\(error)")])
-                snapshotState.withLock { $0.error = "\(error)" }
                 // The block is not on disk: fetch it again (a disk error is
-                // not the sender's fault, so no blame).
+                // not the sender's fault, so no blame), once the disk takes
+                // data again.
                 picker.blockLost(request)
+                writeFailed(error)
                 return
+            }
+            if storagePause.writeSucceeded(epoch: epoch) {
+                logger.info("disk takes data again; requesting resumed", metadata: ["event": "storage.recovered"])
+                snapshotState.withLock { $0.error = nil }
+                updateSnapshot()
             }
             if pendingWrites[request.piece] == 0 {
                 pendingWrites[request.piece] = nil
@@ -559,6 +567,17 @@ public final class TorrentSession: @unchecked Sendable {
                 if picker.isVerifying(request.piece) { verify(request.piece) }
             }
         }
+    }
+
+    /// A full or failing disk pauses requests (with back-off) instead of
+    /// fetching blocks only to drop them; `/status` shows why.
+    private func writeFailed(_ error: any Error) {
+        guard let seconds = storagePause.writeFailed(now: clock()) else { return }
+        logger.error("cannot write to disk; requests paused", metadata: [
+            "event": "storage.write_failed", "error": .string("\(error)"), "retry_in_s": .stringConvertible(seconds),
+        ])
+        snapshotState.withLock { $0.error = "cannot write to disk: \(error)" }
+        updateSnapshot()
     }
 
     private func verify(_ piece: Int) {
@@ -970,6 +989,7 @@ public final class TorrentSession: @unchecked Sendable {
             downloadRate: downRate.rate(now: now), uploadRate: upRate.rate(now: now),
             isComplete: phase == .seeding, failedPieces: failedPieces, wasted: wasted,
             isWaitingForSwarm: phase == .downloading && waitingForSwarm,
+            isPausedForStorage: phase == .downloading && storagePause.isActive,
             error: snapshotState.withLock { $0.error })
         snapshotState.withLock { $0 = snapshot }
     }

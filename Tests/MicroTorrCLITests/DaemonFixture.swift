@@ -88,6 +88,14 @@ final class DaemonFixture {
         return result
     }
 
+    /// `kill -9`: no shutdown, no last save (a crash or a power cut).
+    func kill() {
+        guard let process else { return }
+        defer { self.process = nil }
+        process.stop(signal: SIGKILL, grace: 5)
+        stoppedLog = process.stdout
+    }
+
     deinit {
         process?.stop(signal: SIGKILL, grace: 1)
     }

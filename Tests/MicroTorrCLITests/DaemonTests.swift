@@ -34,7 +34,7 @@ struct DaemonTests {
         // Nothing unverified was ever under the final name or left behind.
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: "\(b.downloads)/.incoming")) ?? []).isEmpty)
         #expect(try b.waitForState("holiday.bin", "seeding"))
-        #expect(try Self.eventually { (try a.torrentStatus(named: "holiday.bin")?["uploaded"] as? Int ?? 0) >= content.count })
+        #expect(try Fixtures.eventually { (try a.torrentStatus(named: "holiday.bin")?["uploaded"] as? Int ?? 0) >= content.count })
 
         // A third peer, libtorrent, is given B only.
         a.stop()
@@ -142,15 +142,6 @@ struct DaemonTests {
     }
 
     /// Polls `condition` for up to `timeout` seconds.
-    static func eventually(timeout: TimeInterval = 10, _ condition: () throws -> Bool) rethrows -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if try condition() { return true }
-            usleep(100_000)
-        }
-        return false
-    }
-
     private static func rate(_ samples: [(Double, Double)], from start: Double, to end: Double) -> Double? {
         guard end - start >= 2, let first = samples.first(where: { $0.0 >= start }),
               let last = samples.last(where: { $0.0 <= end }), last.0 - first.0 >= 2 else { return nil }
@@ -306,7 +297,7 @@ struct DaemonTests {
         #expect(DaemonFixture.waitForFile(torrent))
         #expect(try a.waitForState("series.bin", "seeding"))
         try FileManager.default.copyItem(atPath: torrent, toPath: "\(b.inbox)/series.bin.mtorrent")
-        #expect(try Self.eventually(timeout: 30) { (try b.torrentStatus(named: "series.bin")?["downloaded"] as? Int ?? 0) > 1_500_000 })
+        #expect(try Fixtures.eventually(timeout: 30) { (try b.torrentStatus(named: "series.bin")?["downloaded"] as? Int ?? 0) > 1_500_000 })
         #expect(b.stop().status == 0)
         #expect(!FileManager.default.fileExists(atPath: "\(b.downloads)/series.bin"))
 

@@ -63,6 +63,16 @@ enum Fixtures {
         return (result, badPort, goodPort)
     }
 
+    /// Polls `condition` every 0.1 s for up to `timeout` seconds.
+    static func eventually(timeout: TimeInterval = 10, _ condition: () throws -> Bool) rethrows -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if try condition() { return true }
+            usleep(100_000)
+        }
+        return false
+    }
+
     static func same(_ a: String, _ b: String) throws -> Bool {
         try Data(contentsOf: URL(fileURLWithPath: a)) == Data(contentsOf: URL(fileURLWithPath: b))
     }
