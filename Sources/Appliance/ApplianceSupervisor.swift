@@ -524,6 +524,10 @@ public actor ApplianceSupervisor {
         }
         let name = metainfo.info.name
         let finalPath = "\(configuration.downloadDirectory)/\(name)"
+        if let problem = stagingProblem(name: name, finalPath: finalPath, infoHash: infoHash) {
+            refuse(path, reason: problem)
+            return
+        }
         if let other = running.values.first(where: { !$0.session.snapshot.isComplete && $0.session.storage.finalPath == finalPath }) {
             refuse(path, reason: "another download in progress (\(other.session.metainfo.infoHash.hex)) will be saved as \(finalPath); "
                 + "drop this .mtorrent again when it is done")
@@ -534,7 +538,7 @@ public actor ApplianceSupervisor {
             "event": "inbox.accepted", "torrent": .string(name), "info_hash": .string(infoHash.hex),
             "bytes": .stringConvertible(metainfo.info.totalLength),
         ])
-        if access(finalPath, F_OK) == 0 {
+        if FileIO.entryExists(atPath: finalPath) {
             // Already in download_dir (copied by hand, or a lost state):
             // verified and seeded, not fetched again.
             verifyThenStart(metainfo, storage: TorrentStorage(info: metainfo.info, location: .existing(path: finalPath)),
@@ -544,19 +548,37 @@ public actor ApplianceSupervisor {
         let hex = infoHash.hex
         let storage = TorrentStorage(
             info: metainfo.info,
-            location: .staged(staging: "\(configuration.downloadDirectory)/.incoming/\(hex)/\(name)", finalPath: finalPath))
+            location: .staged(staging: "\(configuration.downloadDirectory)/\(Self.stagingDirectoryName)/\(hex)/\(name)", finalPath: finalPath))
         if let state = ResumeState.load(fromPath: resumePath(infoHash), for: storage, infoHash: infoHash) {
             logger.info("download resumed", metadata: [
                 "event": "download.resumed", "torrent": .string(name), "info_hash": .string(infoHash.hex),
                 "pieces": .stringConvertible(state.have.setCount), "of": .stringConvertible(state.have.count),
             ])
             startDownload(metainfo, storage: storage, have: state.have)
-        } else if access(storage.currentRoot, F_OK) == 0 {
+        } else if FileIO.entryExists(atPath: storage.currentRoot) {
             verifyThenStart(metainfo, storage: storage, requireComplete: false)
         } else {
             startDownload(metainfo, storage: storage, have: Bitfield(count: metainfo.info.pieceCount))
         }
     }
+
+    /// Why a download cannot go where it would: the daemon's own staging
+    /// name, or a symbolic link planted at the final name or on the staging
+    /// path (writes and seeding never go through links, so nothing lands or
+    /// is read outside `download_dir`).
+    private func stagingProblem(name: String, finalPath: String, infoHash: InfoHash) -> String? {
+        if name == Self.stagingDirectoryName {
+            return "its name \(name) is the daemon's own staging folder in \(configuration.downloadDirectory)"
+        }
+        let staging = "\(configuration.downloadDirectory)/\(Self.stagingDirectoryName)"
+        for path in [finalPath, staging, "\(staging)/\(infoHash.hex)", "\(staging)/\(infoHash.hex)/\(name)"]
+            where FileIO.isSymbolicLink(atPath: path) {
+            return "\(path) is a symbolic link; MicroTorr does not write or seed through links (remove it and drop the .mtorrent again)"
+        }
+        return nil
+    }
+
+    private static let stagingDirectoryName = ".incoming"
 
     private func verifyThenStart(_ metainfo: Metainfo, storage: TorrentStorage, requireComplete: Bool) {
         let key = metainfo.infoHash.hex
@@ -629,7 +651,7 @@ public actor ApplianceSupervisor {
             logger.error("cannot save state", metadata: ["event": "state.save_failed", "error": .string(failure)])
         }
         guard var download = downloads[infoHash] else { return }
-        rmdir("\(configuration.downloadDirectory)/.incoming/\(infoHash.hex)")
+        rmdir("\(configuration.downloadDirectory)/\(Self.stagingDirectoryName)/\(infoHash.hex)")
         if let inboxPath = download.inboxPath {
             moveInboxFile(inboxPath, to: ".done")
             download.inboxPath = nil
@@ -697,10 +719,19 @@ public actor ApplianceSupervisor {
     private func moveInboxFile(_ path: String, to subdirectory: String) -> String? {
         let directory = "\(FileIO.directoryName(of: path))/\(subdirectory)"
         mkdir(directory, 0o755)
+        var info = stat()
+        guard lstat(directory, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
+            // A link planted as `.done`/`.failed` would move files (and
+            // write `.error` files) outside the inbox.
+            logger.error("cannot move inbox file: not a plain folder", metadata: [
+                "event": "inbox.move_failed", "path": .string(path), "error": .string("\(directory) is not a folder (a link?)"),
+            ])
+            return nil
+        }
         let name = String(path.split(separator: "/").last ?? "")
         var target = "\(directory)/\(name)"
         var attempt = 1
-        while access(target, F_OK) == 0 || access(target + ".error", F_OK) == 0 {
+        while FileIO.entryExists(atPath: target) || FileIO.entryExists(atPath: target + ".error") {
             attempt += 1
             target = "\(directory)/\(name).\(attempt)"
         }

@@ -65,6 +65,9 @@ public final class TorrentSession: @unchecked Sendable {
     private var resumeSave: EventLoopFuture<Void>?
     private var lastResumeSave = 0.0
     private var storagePause = StoragePause()
+    /// The last write failure may clear by itself (full disk), unlike a
+    /// planted link or a file where a folder must go.
+    private var storageFailureIsTransient = true
 
     /// This torrent's own limits (the process-wide ones are passed in).
     public let uploadLimit = BandwidthLimit()
@@ -570,9 +573,12 @@ public final class TorrentSession: @unchecked Sendable {
     }
 
     /// A full or failing disk pauses requests (with back-off) instead of
-    /// fetching blocks only to drop them; `/status` shows why.
+    /// fetching blocks only to drop them; `/status` shows why. A failure
+    /// that waiting cannot cure (the path is wrong) also marks the torrent
+    /// failed, for its owner to give up on it.
     private func writeFailed(_ error: any Error) {
         guard let seconds = storagePause.writeFailed(now: clock()) else { return }
+        storageFailureIsTransient = (error as? TorrentStorage.StorageError)?.isTransient ?? false
         logger.error("cannot write to disk; requests paused", metadata: [
             "event": "storage.write_failed", "error": .string("\(error)"), "retry_in_s": .stringConvertible(seconds),
         ])
@@ -989,7 +995,7 @@ public final class TorrentSession: @unchecked Sendable {
             downloadRate: downRate.rate(now: now), uploadRate: upRate.rate(now: now),
             isComplete: phase == .seeding, failedPieces: failedPieces, wasted: wasted,
             isWaitingForSwarm: phase == .downloading && waitingForSwarm,
-            isPausedForStorage: phase == .downloading && storagePause.isActive,
+            isPausedForStorage: phase == .downloading && storagePause.isActive && storageFailureIsTransient,
             error: snapshotState.withLock { $0.error })
         snapshotState.withLock { $0 = snapshot }
     }

@@ -56,6 +56,13 @@ public final class TorrentStorage: Sendable {
             case .shortData(let path): return "\(path) is shorter than the torrent says"
             }
         }
+
+        /// Worth retrying later (a full disk), rather than a fault of the
+        /// paths themselves (a planted link, a file where a folder goes).
+        public var isTransient: Bool {
+            if case .io(let error) = self { return error.isTransient }
+            return false
+        }
     }
 
     public init(info: InfoDictionary, location: StorageLocation) {
@@ -95,7 +102,7 @@ public final class TorrentStorage: Sendable {
     /// For a download whose final name already exists (a previous run
     /// completed): use it in place, read only. The caller must verify it.
     public func adoptExistingFinalData() -> Bool {
-        guard location.isDownload, access(finalPath, F_OK) == 0 else { return false }
+        guard location.isDownload, FileIO.entryExists(atPath: finalPath) else { return false }
         state.withLock { state in
             for fd in state.descriptors.values { close(fd) }
             state.descriptors = [:]
@@ -213,7 +220,8 @@ public final class TorrentStorage: Sendable {
             for fd in state.descriptors.values { close(fd) }
             state.descriptors = [:]
             state.writable = []
-            guard access(finalPath, F_OK) != 0 else { throw .finalNameTaken(finalPath) }
+            // Not even a dangling link is replaced: the final name must be free.
+            guard !FileIO.entryExists(atPath: finalPath) else { throw .finalNameTaken(finalPath) }
             guard rename(state.root, finalPath) == 0 else { throw .io(.system("cannot rename into place", path: finalPath)) }
             let directory = FileIO.directoryName(of: finalPath)
             let directoryFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)

@@ -8,15 +8,25 @@ import Darwin
 public struct FileIOError: Error, Hashable, Sendable, CustomStringConvertible {
     public let path: String
     public let message: String
+    /// The `errno` behind it, when a system call failed.
+    public let code: Int32?
 
-    public init(path: String, message: String) {
+    public init(path: String, message: String, code: Int32? = nil) {
         self.path = path
         self.message = message
+        self.code = code
     }
 
     /// `operation` failed with the current `errno`.
     public static func system(_ operation: String, path: String, errno code: Int32 = errno) -> FileIOError {
-        FileIOError(path: path, message: "\(operation): \(String(cString: strerror(code)))")
+        FileIOError(path: path, message: "\(operation): \(String(cString: strerror(code)))", code: code)
+    }
+
+    /// A condition that may clear by itself or by an admin freeing space
+    /// (full disk, quota, I/O error, read-only remount), unlike a wrong path.
+    public var isTransient: Bool {
+        guard let code else { return false }
+        return [ENOSPC, EDQUOT, EIO, EROFS, ENOMEM, EAGAIN].contains(code)
     }
 
     public var description: String { "\(path): \(message)" }
@@ -25,6 +35,18 @@ public struct FileIOError: Error, Hashable, Sendable, CustomStringConvertible {
 /// Small POSIX file helpers: positioned reads that loop over short reads and
 /// `EINTR`, bounded whole-file reads, and crash-safe replacement of a file.
 public enum FileIO {
+    /// Whether anything (a dangling symbolic link too) has this name.
+    public static func entryExists(atPath path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0
+    }
+
+    /// Whether `path` is itself a symbolic link (not followed).
+    public static func isSymbolicLink(atPath path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFLNK
+    }
+
     /// Reads a whole file, refusing (before allocating) files larger than
     /// `maxBytes`.
     public static func readWholeFile(atPath path: String, maxBytes: Int) throws(FileIOError) -> [UInt8] {

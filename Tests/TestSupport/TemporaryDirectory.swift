@@ -30,9 +30,11 @@ public final class TemporaryDirectory {
     }
 }
 
-/// Deterministic pseudo-random bytes (so failures reproduce).
+/// Deterministic pseudo-random bytes (so failures reproduce); different
+/// seeds give different bytes (the seed is spread before xorshift, which
+/// needs a non-zero state).
 public func pseudoRandomBytes(count: Int, seed: UInt64) -> [UInt8] {
-    var state = seed | 1
+    var state = (seed &+ 1) &* 0x9E37_79B9_7F4A_7C15 | 1
     return (0..<count).map { _ in
         state ^= state << 13
         state ^= state >> 7
