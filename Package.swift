@@ -118,6 +118,7 @@ let package = Package(
                 "TrackerKit", "Bencode", "Metainfo", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),
         .testTarget(

@@ -57,6 +57,8 @@ final class PeerConnectionHandler: ChannelInboundHandler {
                     return
                 }
                 session = found
+                // A peer for one of our torrents: no longer evictable by a flood.
+                context.triggerUserOutboundEvent(ConnectionLimiter.Proven(), promise: nil)
                 context.writeAndFlush(wrapOutboundOut(.handshake(Self.handshake(for: session))), promise: nil)
             }
             self.session = session

@@ -29,6 +29,10 @@ struct TrackerCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-swarms"), help: "Most torrents tracked at once.")
     var maxSwarms = 100_000
 
+    @Option(name: .customLong("max-connections"),
+            help: "Most connections held at once; past it the oldest is closed (bounds descriptors under a flood).")
+    var maxConnections = 4096
+
     @Option(name: .customLong("threads"), help: "Event loop threads (default: all cores).")
     var threads = System.coreCount
 
@@ -37,7 +41,7 @@ struct TrackerCommand: AsyncParsableCommand {
     func validate() throws {
         guard interval >= 1 else { throw ValidationError("--interval must be at least 1") }
         guard peerTimeout > interval else { throw ValidationError("--peer-timeout must be longer than --interval") }
-        guard maxPeersPerSwarm >= 1, maxSwarms >= 1 else { throw ValidationError("limits must be at least 1") }
+        guard maxPeersPerSwarm >= 1, maxSwarms >= 1, maxConnections >= 1 else { throw ValidationError("limits must be at least 1") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
     }
 
@@ -50,6 +54,7 @@ struct TrackerCommand: AsyncParsableCommand {
         configuration.whitelistDirectory = whitelist
         configuration.limits.maxPeersPerSwarm = maxPeersPerSwarm
         configuration.limits.maxSwarms = maxSwarms
+        configuration.maxConnections = maxConnections
         let server: TrackerServer
         do {
             let group = threads == System.coreCount ? MultiThreadedEventLoopGroup.singleton : MultiThreadedEventLoopGroup(numberOfThreads: threads)

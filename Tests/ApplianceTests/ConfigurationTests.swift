@@ -22,6 +22,13 @@ struct ConfigurationTests {
         #expect(Self.load("# nothing\n").configuration == ApplianceConfiguration())
     }
 
+    /// The status server shows every torrent and its peers: by default it
+    /// answers on this machine only.
+    @Test func theStatusServerDefaultsToLoopback() {
+        #expect(ApplianceConfiguration().status.listen == "127.0.0.1:6880")
+        #expect(Self.load("status: {}\n").configuration?.status.listen == "127.0.0.1:6880")
+    }
+
     @Test func everyKeyIsRead() throws {
         let result = Self.load("""
             share_dir: /a/share

@@ -136,6 +136,16 @@ final class DaemonFixture {
         return false
     }
 
+    /// Drops `bytes` into the share as `name` and waits until its
+    /// `.mtorrent` is made and it is seeding; returns the `.mtorrent` path.
+    func share(_ bytes: [UInt8], as name: String) throws -> String {
+        try Self.drop(bytes, at: "\(share)/\(name)")
+        let torrent = "\(torrents)/\(name).mtorrent"
+        #expect(Self.waitForFile(torrent), "no .mtorrent for \(name): \(log)")
+        #expect(try waitForState(name, "seeding"))
+        return torrent
+    }
+
     /// Puts `bytes` at `path` the way a careful user or a program does:
     /// written under a temporary name, then moved in (over any old file).
     static func drop(_ bytes: [UInt8], at path: String) throws {

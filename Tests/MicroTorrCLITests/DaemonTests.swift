@@ -292,10 +292,7 @@ struct DaemonTests {
         try a.start(settleSeconds: 0.3)
         try b.start(settleSeconds: 0.3)
         let content = pseudoRandomBytes(count: 5_000_000, seed: 12)
-        try DaemonFixture.drop(content, at: "\(a.share)/series.bin")
-        let torrent = "\(a.torrents)/series.bin.mtorrent"
-        #expect(DaemonFixture.waitForFile(torrent))
-        #expect(try a.waitForState("series.bin", "seeding"))
+        let torrent = try a.share(content, as: "series.bin")
         try FileManager.default.copyItem(atPath: torrent, toPath: "\(b.inbox)/series.bin.mtorrent")
         #expect(try Fixtures.eventually(timeout: 30) { (try b.torrentStatus(named: "series.bin")?["downloaded"] as? Int ?? 0) > 1_500_000 })
         #expect(b.stop().status == 0)

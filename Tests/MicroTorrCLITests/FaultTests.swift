@@ -18,10 +18,7 @@ struct FaultTests {
         try a.start()
         let size = 40_000_000
         let content = pseudoRandomBytes(count: size, seed: 81)
-        try DaemonFixture.drop(content, at: "\(a.share)/crash.bin")
-        let torrent = "\(a.torrents)/crash.bin.mtorrent"
-        #expect(DaemonFixture.waitForFile(torrent), "\(a.log)")
-        #expect(try a.waitForState("crash.bin", "seeding"))
+        let torrent = try a.share(content, as: "crash.bin")
         try FileManager.default.createDirectory(atPath: b.inbox, withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: torrent, toPath: "\(b.inbox)/crash.bin.mtorrent")
 
@@ -75,10 +72,7 @@ struct FaultTests {
         try a.start()
         try b.start(rescanSeconds: 1)
         let content = pseudoRandomBytes(count: 6_000_000, seed: 82)
-        try DaemonFixture.drop(content, at: "\(a.share)/large.bin")
-        let torrent = "\(a.torrents)/large.bin.mtorrent"
-        #expect(DaemonFixture.waitForFile(torrent), "\(a.log)")
-        #expect(try a.waitForState("large.bin", "seeding"))
+        let torrent = try a.share(content, as: "large.bin")
         try FileManager.default.copyItem(atPath: torrent, toPath: "\(b.inbox)/large.bin.mtorrent")
 
         let failure = b.waitForEvent("storage.write_failed", timeout: 60)
@@ -131,10 +125,7 @@ struct FaultTests {
         try a.start()
         try b.start()
         let content = pseudoRandomBytes(count: 12_000_000, seed: 83)
-        try DaemonFixture.drop(content, at: "\(a.share)/outage.bin")
-        let torrent = "\(a.torrents)/outage.bin.mtorrent"
-        #expect(DaemonFixture.waitForFile(torrent), "\(a.log)")
-        #expect(try a.waitForState("outage.bin", "seeding"))
+        let torrent = try a.share(content, as: "outage.bin")
         try FileManager.default.copyItem(atPath: torrent, toPath: "\(b.inbox)/outage.bin.mtorrent")
         #expect(try Fixtures.eventually(timeout: 30) { (try b.torrentStatus(named: "outage.bin")?["progress"] as? Double ?? 0) > 0.1 })
 

@@ -258,7 +258,7 @@ _microtorr_tracker() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=()
-    non_repeating_options=(--listen --interval --peer-timeout --whitelist --max-peers-per-swarm --max-swarms --threads -v --verbosity --log-format)
+    non_repeating_options=(--listen --interval --peer-timeout --whitelist --max-peers-per-swarm --max-swarms --max-connections --threads -v --verbosity --log-format)
     __microtorr_offer_flags_options 0
 
     # Offer option value completions
@@ -280,6 +280,9 @@ _microtorr_tracker() {
         return
         ;;
     '--max-swarms')
+        return
+        ;;
+    '--max-connections')
         return
         ;;
     '--threads')

@@ -9,6 +9,9 @@ public struct TrackerConfiguration: Sendable {
     public var whitelistDirectory: String?
     /// A connection that sends nothing for this long is closed.
     public var idleTimeoutSeconds = 30
+    /// Connections held at once; past it the oldest is closed (announces
+    /// are short: an old connection is an idle one).
+    public var maxConnections = 4096
     /// Longest accepted request target (path and query).
     public var maxRequestTargetLength = 4096
 

@@ -39,6 +39,8 @@ public final class TrackerServer: Sendable {
             .bind(host: host, port: port).get()
         var boundPort = probe.localAddress?.port ?? port
         try await probe.close()
+        let limiter = ConnectionLimiter(
+            maxOpen: configuration.maxConnections, maxUnproven: configuration.maxConnections, logger: logger)
         var channels: [any Channel] = []
         do {
             for loop in group.makeIterator() {
@@ -50,6 +52,7 @@ public final class TrackerServer: Sendable {
                     .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                     .childChannelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandler(limiter.makeHandler())
                             // Replies are produced synchronously in request
                             // order, so no pipelining assistance is needed.
                             try channel.pipeline.syncOperations.configureHTTPServerPipeline(

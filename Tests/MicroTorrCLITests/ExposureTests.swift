@@ -1,0 +1,140 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// What the network can reach and do (issue #8): the daemon listens only
+/// where configured, and connection floods against the peer port and the
+/// tracker (on loopback, bounded) cost bounded descriptors and memory,
+/// leak nothing, and do not lock real peers out.
+@Suite("Exposure and floods", .serialized)
+struct ExposureTests {
+    /// Every listening TCP socket of `pid`, as "ADDRESS:PORT" (from `ss`).
+    static func listeningAddresses(of pid: Int32) throws -> Set<String> {
+        let listed = try ProcessRunner.run("/usr/bin/ss", ["-H", "-l", "-t", "-n", "-p"])
+        return Set(listed.stdout.split(separator: "\n").filter { $0.contains("pid=\(pid),") }.compactMap { line in
+            line.split(separator: " ", omittingEmptySubsequences: true).dropFirst(3).first.map(String.init)
+        })
+    }
+
+    static func descriptorCount(of pid: Int32) -> Int {
+        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? -1
+    }
+
+    static func residentKiB(of pid: Int32) -> Int {
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+    }
+
+    static func flood(port: Int, count: Int, seconds: Int, mode: String) throws -> BackgroundProcess {
+        let flood = try BackgroundProcess(
+            "/usr/bin/python3", ["\(ProcessRunner.repositoryRoot)/Tests/Interop/flood.py", "\(port)", "\(count)", "\(seconds)", mode])
+        #expect(flood.waitForOutput("holding", timeout: 30), "\(flood.stdout) \(flood.stderr)")
+        return flood
+    }
+
+    /// The peer port, the embedded tracker and the status server each on
+    /// the one address configured, and nothing else open.
+    @Test func daemonListensOnlyWhereConfigured() throws {
+        let a = DaemonFixture(embeddedTracker: true)
+        try a.start()
+        let pid = try #require(a.process?.pid)
+        let expected: Set = ["127.0.0.1:\(a.peerPort)", "127.0.0.1:\(a.trackerPort)", "127.0.0.1:\(a.statusPort)"]
+        #expect(try Self.listeningAddresses(of: pid) == expected)
+        #expect(a.stop().status == 0)
+
+        // Without a `status:` section the status server is on loopback.
+        if BackgroundProcess.connectLoopback(port: 6880).map({ close($0) }) != nil {
+            try Test.cancel("port 6880 is taken on this machine; cannot check the default status address")
+        }
+        let b = DaemonFixture(embeddedTracker: false, trackerPort: a.trackerPort)
+        try b.writeConfig(b.yaml.components(separatedBy: "status:")[0])
+        try b.start()
+        let bPID = try #require(b.process?.pid)
+        #expect(try Self.listeningAddresses(of: bPID) == ["127.0.0.1:\(b.peerPort)", "127.0.0.1:6880"])
+        #expect(b.stop().status == 0)
+    }
+
+    /// 1500 idle and 300 garbage-sending connections held against the
+    /// peer port while a real peer downloads: the daemon holds at most the
+    /// handshake cap of them, its memory stays flat, the download
+    /// completes, and every descriptor is given back afterwards.
+    @Test func peerPortFloodIsBoundedAndRealPeersGetThrough() throws {
+        let a = DaemonFixture(embeddedTracker: true)
+        try a.start()
+        let content = pseudoRandomBytes(count: 8_000_000, seed: 101)
+        let torrent = try a.share(content, as: "wanted.bin")
+        let pid = try #require(a.process?.pid)
+        Thread.sleep(forTimeInterval: 1)
+        let baseDescriptors = Self.descriptorCount(of: pid)
+        let baseKiB = Self.residentKiB(of: pid)
+
+        let idle = try Self.flood(port: a.peerPort, count: 1500, seconds: 12, mode: "idle")
+        defer { idle.stop() }
+        let garbage = try Self.flood(port: a.peerPort, count: 300, seconds: 12, mode: "garbage")
+        defer { garbage.stop() }
+        var peakDescriptors = 0
+        var peakKiB = 0
+        let scratch = TemporaryDirectory()
+        let download = try BackgroundProcess(
+            ProcessRunner.microtorr,
+            ["download", torrent, "-o", scratch.path, "--peer", "127.0.0.1:\(a.peerPort)", "--exit-on-complete", "-v", "0"],
+            in: scratch.path)
+        let deadline = Date().addingTimeInterval(60)
+        repeat {
+            peakDescriptors = max(peakDescriptors, Self.descriptorCount(of: pid))
+            peakKiB = max(peakKiB, Self.residentKiB(of: pid))
+            usleep(100_000)
+        } while download.process.isRunning && Date() < deadline
+        #expect(download.waitForExit(timeout: 1), "the download did not finish under the flood")
+        #expect(download.process.terminationStatus == 0, "\(download.stderr.suffix(2000))")
+        #expect(FileManager.default.contents(atPath: "\(scratch.path)/wanted.bin") == Data(content))
+        idle.stop()
+        garbage.stop()
+        print("peer port flood: descriptors \(baseDescriptors) → peak \(peakDescriptors); RSS \(baseKiB) → peak \(peakKiB) KiB; "
+            + "idle \(idle.stdout.split(separator: "\n").last ?? ""), garbage \(garbage.stdout.split(separator: "\n").last ?? "")")
+        // 128 awaiting a handshake, the real peer's, and connections being
+        // closed at that instant (evictions close on their own event loop).
+        #expect(peakDescriptors <= baseDescriptors + 128 + 100, "descriptors \(baseDescriptors) → \(peakDescriptors)")
+        #expect(peakKiB <= baseKiB + 48 * 1024, "RSS \(baseKiB) → \(peakKiB) KiB")
+        #expect(a.waitForEvent("connections.capped", timeout: 5) != nil)
+        #expect(Fixtures.eventually(timeout: 20) { Self.descriptorCount(of: pid) <= baseDescriptors + 2 },
+                "descriptors after the flood: \(Self.descriptorCount(of: pid)) (before: \(baseDescriptors))")
+        #expect(a.stop().status == 0)
+    }
+
+    /// 1000 idle connections against a tracker capped at 200: it holds at
+    /// most 200, answers announces throughout, and frees them all after.
+    @Test func trackerFloodIsBoundedAndAnnouncesStillAnswered() throws {
+        let port = BackgroundProcess.freePort()
+        let tracker = try BackgroundProcess(
+            ProcessRunner.microtorr, ["tracker", "--listen", "127.0.0.1:\(port)", "--max-connections", "200", "--log-format", "json"])
+        defer { tracker.stop() }
+        #expect(BackgroundProcess.waitForPort(port))
+        Thread.sleep(forTimeInterval: 0.5)
+        let pid = tracker.pid
+        let baseDescriptors = Self.descriptorCount(of: pid)
+        let flood = try Self.flood(port: port, count: 1000, seconds: 10, mode: "idle")
+        defer { flood.stop() }
+        var peak = 0
+        var answered = 0
+        for index in 0..<20 {
+            peak = max(peak, Self.descriptorCount(of: pid))
+            let hash = String(format: "%020d", index)
+            let reply = try ProcessRunner.run("/usr/bin/curl", [
+                "-s", "--max-time", "5",
+                "http://127.0.0.1:\(port)/announce?info_hash=\(hash)&peer_id=-MT0100-flood-test00&port=6881&uploaded=0&downloaded=0&left=0&compact=1",
+            ])
+            if reply.stdout.contains("8:intervali") { answered += 1 }
+            usleep(200_000)
+        }
+        flood.stop()
+        print("tracker flood: descriptors \(baseDescriptors) → peak \(peak); \(answered)/20 announces answered; \(flood.stdout.split(separator: "\n").last ?? "")")
+        #expect(answered == 20)
+        // 200, plus connections being closed at that instant.
+        #expect(peak <= baseDescriptors + 200 + 100, "descriptors \(baseDescriptors) → \(peak)")
+        #expect((tracker.stdout + tracker.stderr).contains("\"event\":\"connections.capped\""))
+        #expect(Fixtures.eventually(timeout: 20) { Self.descriptorCount(of: pid) <= baseDescriptors + 1 },
+                "descriptors after the flood: \(Self.descriptorCount(of: pid)) (before: \(baseDescriptors))")
+    }
+}

@@ -1,0 +1,53 @@
+import Logging
+import NIOCore
+import NIOEmbedded
+import Testing
+import TrackerKit
+
+@Suite("Connection limiter")
+struct ConnectionLimiterTests {
+    private func connect(_ limiter: ConnectionLimiter) throws -> EmbeddedChannel {
+        let channel = EmbeddedChannel(handler: limiter.makeHandler())
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 6881)).wait()
+        return channel
+    }
+
+    /// A flood of silent connections pushes out the oldest silent one, so
+    /// a newcomer that handshakes at once always gets a slot.
+    @Test func theOldestUnprovenConnectionMakesRoom() throws {
+        let limiter = ConnectionLimiter(maxOpen: 10, maxUnproven: 3, logger: Logger(label: "test"))
+        let first = try connect(limiter)
+        let second = try connect(limiter)
+        let third = try connect(limiter)
+        #expect(limiter.openCount == 3)
+        let fourth = try connect(limiter)
+        #expect(!first.isActive)
+        #expect(second.isActive && third.isActive && fourth.isActive)
+        #expect(limiter.openCount == 3)
+        // Proven, the second is no longer the one to go.
+        second.pipeline.triggerUserOutboundEvent(ConnectionLimiter.Proven(), promise: nil)
+        let fifth = try connect(limiter)
+        #expect(limiter.openCount == 4)
+        let sixth = try connect(limiter)
+        #expect(second.isActive && !third.isActive)
+        #expect(fourth.isActive && fifth.isActive && sixth.isActive)
+        #expect(limiter.openCount == 4)
+    }
+
+    /// Past the total cap, with nothing unproven to close, newcomers are
+    /// closed at once; a slot freed by a close is taken again.
+    @Test func provenConnectionsAreKeptAndTheTotalIsCapped() throws {
+        let limiter = ConnectionLimiter(maxOpen: 2, maxUnproven: 2, logger: Logger(label: "test"))
+        let kept = try (0..<2).map { _ in try connect(limiter) }
+        for channel in kept { channel.pipeline.triggerUserOutboundEvent(ConnectionLimiter.Proven(), promise: nil) }
+        let refused = try connect(limiter)
+        #expect(!refused.isActive)
+        #expect(kept[0].isActive && kept[1].isActive)
+        #expect(limiter.openCount == 2)
+        _ = try kept[0].close().wait()
+        #expect(limiter.openCount == 1)
+        let admitted = try connect(limiter)
+        #expect(admitted.isActive)
+        #expect(limiter.openCount == 2)
+    }
+}
