@@ -3,7 +3,7 @@
 
 flood.py PORT COUNT SECONDS MODE
     keeps COUNT TCP connections to 127.0.0.1:PORT open for SECONDS,
-    opening a new one whenever the server closes one (at most 100 per
+    opening a new one whenever the server closes one (at most 25 per
     10 ms round). MODE "idle" sends nothing; "garbage" sends 68 random
     bytes on each connection. Prints "holding" once COUNT connections were
     opened, then a JSON report: opened, closed_by_server, refused.
@@ -27,7 +27,7 @@ def main():
     deadline = time.time() + seconds
     while time.time() < deadline:
         round_opened = 0
-        while len(selector.get_map()) < count and round_opened < 100:
+        while len(selector.get_map()) < count and round_opened < 25:
             round_opened += 1
             sock = socket.socket()
             sock.settimeout(1)
