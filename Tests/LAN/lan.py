@@ -8,15 +8,17 @@ removed at the end, on failure too (processes by PID, namespaces, bridge).
 Usage: lan.py MICROTORR SCENARIO
   swarm   a file shared on host 1 (upload capped) reaches hosts 2-4 through
           their inboxes; they download from each other, not only from host 1
-  netem   the same with 20 ms delay and 1 % loss on host 1's link
+  netem   the same with 20 ms delay and 1 % loss on host 1's link (where the
+          kernel has no netem: 1 % loss each way through nftables, no delay)
   cutoff  host 1's link goes down mid-transfer: the others keep trading;
           when it comes back they all complete
 Prints one JSON object; exit 0 pass, 1 fail, 77 skipped (with the reason:
-no namespaces, no netem in this kernel).
+no namespaces; no netem and no nftables).
 """
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -195,12 +197,30 @@ def bytes_by_source(lan, host):
     return sources
 
 
-def scenario_swarm(lan, netem=False):
-    if netem:
-        result = sh("tc", "qdisc", "add", "dev", lan.veth(1), "root", "netem", "delay", "20ms", "loss", "1%", check=False)
-        if result.returncode != 0:
-            print(json.dumps({"skipped": f"netem is not available in this kernel: {result.stderr.strip()}"}))
+def impair_host_1(lan):
+    """20 ms delay and 1 % loss on host 1's link with netem; where the
+    kernel has no netem, 1 % loss each way with nftables inside host 1's
+    namespace (no delay: nothing else in the kernel adds it). Returns what
+    was applied."""
+    result = sh("tc", "qdisc", "add", "dev", lan.veth(1), "root", "netem", "delay", "20ms", "loss", "1%", check=False)
+    if result.returncode == 0:
+        return "netem: 20 ms delay, 1 % loss"
+    ns = ["ip", "netns", "exec", lan.ns(1), "nft"]
+    commands = [["add", "table", "inet", "lossy"]]
+    for hook in ("input", "output"):
+        commands.append(["add", "chain", "inet", "lossy", hook, f"{{ type filter hook {hook} priority 0; }}"])
+        commands.append(["add", "rule", "inet", "lossy", hook, "meta", "l4proto", "tcp", "numgen", "random", "mod", "100", "<", "1", "counter", "drop"])
+    for command in commands:
+        nft = sh(*ns, *command, check=False)
+        if nft.returncode != 0:
+            print(json.dumps({"skipped": f"no netem in this kernel ({result.stderr.strip()}) and no nftables "
+                                         f"fallback ({nft.stderr.strip()})"}))
             sys.exit(SKIP)
+    return "nftables: 1 % TCP loss each way on host 1 (no netem in this kernel, so no added delay)"
+
+
+def scenario_swarm(lan, netem=False):
+    impairment = impair_host_1(lan) if netem else None
     lan.start(1, upload_kbps=SEED_KBPS)
     for host in range(2, HOSTS + 1):
         lan.start(host)
@@ -216,6 +236,12 @@ def scenario_swarm(lan, netem=False):
     from_others = {host: sum(b for a, b in s.items() if a != lan.address(1)) for host, s in sources.items()}
     report = {"seconds": round(elapsed, 2), "bytes_by_source": sources, "from_other_leechers": from_others,
               "seeder_sent_ratio": round(sum(s.get(lan.address(1), 0) for s in sources.values()) / SIZE, 2)}
+    if impairment:
+        report["impairment"] = impairment
+        if impairment.startswith("nftables"):
+            # Proof the loss was there: packets the rules dropped.
+            listed = sh("ip", "netns", "exec", lan.ns(1), "nft", "list", "table", "inet", "lossy").stdout
+            report["dropped_packets"] = sum(int(n) for n in re.findall(r"packets (\d+)", listed))
     # Host 1 sends at 1.5 MB/s; alone it would need 3 x 8 s. The others
     # must have traded: each got a real share from hosts other than host 1.
     for host, count in from_others.items():
