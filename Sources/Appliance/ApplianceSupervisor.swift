@@ -54,6 +54,10 @@ public actor ApplianceSupervisor {
     /// Paths written to and not yet closed (inotify `IN_MODIFY` without
     /// `IN_CLOSE_WRITE`): not settled whatever their times say.
     private var openForWriting: [String: Double] = [:]
+    /// Inbox files that could not be filed (`.done`/`.failed` is a link or
+    /// not a folder): left alone, not handled again at every rescan, until
+    /// those folders are plain again.
+    private var unmovable: Set<String> = []
     /// A check of one share entry or inbox file, due later.
     private enum Check: Hashable {
         case share(name: String)
@@ -275,6 +279,13 @@ public actor ApplianceSupervisor {
     private func rescanAll() {
         guard !stopping else { return }
         try? makeDirectories(configuration)
+        if !unmovable.isEmpty, [".done", ".failed"].allSatisfy({ name in
+            let path = "\(configuration.inboxDirectory)/\(name)"
+            var info = stat()
+            return lstat(path, &info) != 0 || info.st_mode & S_IFMT == S_IFDIR
+        }) {
+            unmovable = []
+        }
         // A watched directory removed and made again needs its watch again
         // (adding an existing watch is harmless).
         watcher?.watch(configuration.shareDirectory, recursive: true)
@@ -491,7 +502,7 @@ public actor ApplianceSupervisor {
     private func checkInbox(_ path: String) {
         guard !stopping else { return }
         var info = stat()
-        guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return }
+        guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG, !unmovable.contains(path) else { return }
         let now = ShareProbe.now()
         if isBeingWritten(path, now: now) { return }
         if downloads.values.contains(where: { $0.inboxPath == path }) { return }
@@ -726,6 +737,7 @@ public actor ApplianceSupervisor {
             logger.error("cannot move inbox file: not a plain folder", metadata: [
                 "event": "inbox.move_failed", "path": .string(path), "error": .string("\(directory) is not a folder (a link?)"),
             ])
+            unmovable.insert(path)
             return nil
         }
         let name = String(path.split(separator: "/").last ?? "")

@@ -65,9 +65,6 @@ public final class TorrentSession: @unchecked Sendable {
     private var resumeSave: EventLoopFuture<Void>?
     private var lastResumeSave = 0.0
     private var storagePause = StoragePause()
-    /// The last write failure may clear by itself (full disk), unlike a
-    /// planted link or a file where a folder must go.
-    private var storageFailureIsTransient = true
 
     /// This torrent's own limits (the process-wide ones are passed in).
     public let uploadLimit = BandwidthLimit()
@@ -556,13 +553,12 @@ public final class TorrentSession: @unchecked Sendable {
                 // not the sender's fault, so no blame), once the disk takes
                 // data again.
                 picker.blockLost(request)
-                writeFailed(error)
+                writeFailed(error, epoch: epoch)
                 return
             }
             if storagePause.writeSucceeded(epoch: epoch) {
                 logger.info("disk takes data again; requesting resumed", metadata: ["event": "storage.recovered"])
-                snapshotState.withLock { $0.error = nil }
-                updateSnapshot()
+                updateSnapshot(storageError: storagePause.permanentFailure)
             }
             if pendingWrites[request.piece] == 0 {
                 pendingWrites[request.piece] = nil
@@ -576,14 +572,16 @@ public final class TorrentSession: @unchecked Sendable {
     /// fetching blocks only to drop them; `/status` shows why. A failure
     /// that waiting cannot cure (the path is wrong) also marks the torrent
     /// failed, for its owner to give up on it.
-    private func writeFailed(_ error: any Error) {
-        guard let seconds = storagePause.writeFailed(now: clock()) else { return }
-        storageFailureIsTransient = (error as? TorrentStorage.StorageError)?.isTransient ?? false
+    private func writeFailed(_ error: any Error, epoch: Int) {
+        let reason = "cannot write to disk: \(error)"
+        let transient = (error as? TorrentStorage.StorageError)?.isTransient ?? false
+        guard let seconds = storagePause.writeFailed(epoch: epoch, transient: transient, reason: reason, now: clock()) else {
+            return
+        }
         logger.error("cannot write to disk; requests paused", metadata: [
             "event": "storage.write_failed", "error": .string("\(error)"), "retry_in_s": .stringConvertible(seconds),
         ])
-        snapshotState.withLock { $0.error = "cannot write to disk: \(error)" }
-        updateSnapshot()
+        updateSnapshot(storageError: storagePause.permanentFailure ?? reason)
     }
 
     private func verify(_ piece: Int) {
@@ -984,7 +982,10 @@ public final class TorrentSession: @unchecked Sendable {
         }
     }
 
-    private func updateSnapshot() {
+    /// - Parameter storageError: replaces the error shown, in the same
+    ///   update as the pause state (an owner reading the snapshot on another
+    ///   thread must never see a paused download's error without its pause).
+    private func updateSnapshot(storageError: String?? = .none) {
         let now = clock()
         let seeders = peers.values.filter(\.isSeed).count
         let snapshot = SessionSnapshot(
@@ -995,9 +996,13 @@ public final class TorrentSession: @unchecked Sendable {
             downloadRate: downRate.rate(now: now), uploadRate: upRate.rate(now: now),
             isComplete: phase == .seeding, failedPieces: failedPieces, wasted: wasted,
             isWaitingForSwarm: phase == .downloading && waitingForSwarm,
-            isPausedForStorage: phase == .downloading && storagePause.isActive && storageFailureIsTransient,
-            error: snapshotState.withLock { $0.error })
-        snapshotState.withLock { $0 = snapshot }
+            isPausedForStorage: phase == .downloading && storagePause.isActive && storagePause.permanentFailure == nil,
+            error: nil)
+        snapshotState.withLock { shown in
+            var snapshot = snapshot
+            snapshot.error = storageError ?? shown.error
+            shown = snapshot
+        }
     }
 
     /// Bytes of the pieces not verified yet (the last piece may be short).

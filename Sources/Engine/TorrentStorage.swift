@@ -254,7 +254,9 @@ public final class TorrentStorage: Sendable {
     }
 
     /// Opens (creating parents and the file when writable) without following
-    /// symbolic links, so a link planted in the output cannot redirect writes.
+    /// symbolic links, so a link planted in the output cannot redirect writes
+    /// or reads: every folder below the output directory must be a real one,
+    /// and the file itself is opened with O_NOFOLLOW.
     private func openFile(_ index: Int, root: String, writable: Bool, into state: inout State) throws(StorageError) -> Int32 {
         let path = path(of: index, root: root)
         if writable {
@@ -262,6 +264,7 @@ public final class TorrentStorage: Sendable {
             if !info.isMultiFile { directory = FileIO.directoryName(of: root) }
             try makeDirectories(directory)
         }
+        try refuseLinkedFolders(onTheWayTo: path)
         let flags = writable ? (O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW) : (O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         let fd = open(path, flags, 0o644)
         guard fd >= 0 else { throw .io(.system("cannot open", path: path)) }
@@ -269,6 +272,22 @@ public final class TorrentStorage: Sendable {
         state.descriptors[index] = fd
         if writable { state.writable.insert(index) } else { state.writable.remove(index) }
         return fd
+    }
+
+    /// Each existing folder between the output directory and `path` is a
+    /// folder, not a link (O_NOFOLLOW covers only the last name).
+    private func refuseLinkedFolders(onTheWayTo path: String) throws(StorageError) {
+        let base = FileIO.directoryName(of: finalPath)
+        guard path.hasPrefix(base + "/") else { return }
+        var current = base
+        for component in path.dropFirst(base.count + 1).split(separator: "/").dropLast() {
+            current += "/\(component)"
+            var info = stat()
+            guard lstat(current, &info) == 0 else { return }  // missing: the open fails
+            guard (info.st_mode & S_IFMT) == S_IFDIR else {
+                throw .io(FileIOError(path: current, message: "is a symbolic link or not a directory; not followed"))
+            }
+        }
     }
 
     /// Creates `path` and missing parents. Inside the torrent's own tree a

@@ -23,10 +23,11 @@ public struct FileIOError: Error, Hashable, Sendable, CustomStringConvertible {
     }
 
     /// A condition that may clear by itself or by an admin freeing space
-    /// (full disk, quota, I/O error, read-only remount), unlike a wrong path.
+    /// (full disk, quota, I/O error, read-only remount, out of descriptors),
+    /// unlike a wrong path.
     public var isTransient: Bool {
         guard let code else { return false }
-        return [ENOSPC, EDQUOT, EIO, EROFS, ENOMEM, EAGAIN].contains(code)
+        return [ENOSPC, EDQUOT, EIO, EROFS, ENOMEM, EAGAIN, EMFILE, ENFILE].contains(code)
     }
 
     public var description: String { "\(path): \(message)" }

@@ -207,9 +207,11 @@ def impair_host_1(lan):
         return "netem: 20 ms delay, 1 % loss"
     ns = ["ip", "netns", "exec", lan.ns(1), "nft"]
     commands = [["add", "table", "inet", "lossy"]]
-    for hook in ("input", "output"):
+    # Only on the link (eth0), not host 1's own loopback traffic.
+    for hook, interface in (("input", "iifname"), ("output", "oifname")):
         commands.append(["add", "chain", "inet", "lossy", hook, f"{{ type filter hook {hook} priority 0; }}"])
-        commands.append(["add", "rule", "inet", "lossy", hook, "meta", "l4proto", "tcp", "numgen", "random", "mod", "100", "<", "1", "counter", "drop"])
+        commands.append(["add", "rule", "inet", "lossy", hook, interface, "eth0", "meta", "l4proto", "tcp",
+                         "numgen", "random", "mod", "100", "<", "1", "counter", "drop"])
     for command in commands:
         nft = sh(*ns, *command, check=False)
         if nft.returncode != 0:

@@ -94,16 +94,17 @@ struct PathSafetyTests {
         try FileManager.default.removeItem(atPath: "\(b.downloads)/.incoming")
 
         // 6. A link planted inside the staged tree of a folder torrent
-        //    (A seeds it): the download fails on it, writes nothing outside.
-        try FileManager.default.createDirectory(atPath: "\(source.path)/album/sub", withIntermediateDirectories: true)
-        try Data(pseudoRandomBytes(count: 300_000, seed: 98)).write(to: URL(fileURLWithPath: "\(source.path)/album/sub/track.bin"))
+        //    (A seeds it), above a folder that exists where it points: the
+        //    download fails on it, writes nothing outside.
+        try FileManager.default.createDirectory(atPath: "\(source.path)/album/sub/deep", withIntermediateDirectories: true)
+        try Data(pseudoRandomBytes(count: 300_000, seed: 98)).write(to: URL(fileURLWithPath: "\(source.path)/album/sub/deep/track.bin"))
         try FileManager.default.copyItem(atPath: "\(source.path)/album", toPath: "\(a.share)/album")
         #expect(DaemonFixture.waitForFile("\(a.torrents)/album.mtorrent"), "\(a.log)")
         #expect(try a.waitForState("album", "seeding"))
         let info = try jsonObject(try ProcessRunner.microtorr(["info", "--json", "\(a.torrents)/album.mtorrent"]).stdout)
         let hash = try #require(info["info_hash"] as? String)
         try FileManager.default.createDirectory(atPath: "\(b.downloads)/.incoming/\(hash)/album", withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(atPath: "\(outside.path)/planted", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: "\(outside.path)/planted/deep", withIntermediateDirectories: true)
         try FileManager.default.createSymbolicLink(atPath: "\(b.downloads)/.incoming/\(hash)/album/sub", withDestinationPath: "\(outside.path)/planted")
         try FileManager.default.copyItem(atPath: "\(a.torrents)/album.mtorrent", toPath: "\(b.inbox)/album.mtorrent")
         #expect(refusal("album").contains("not a directory"))
@@ -116,11 +117,14 @@ struct PathSafetyTests {
         try Data("garbage".utf8).write(to: URL(fileURLWithPath: "\(b.inbox)/garbage.mtorrent"))
         #expect(b.waitForEvent("inbox.move_failed", timeout: 30) != nil, "\(b.log.suffix(2000))")
         #expect(FileManager.default.fileExists(atPath: "\(b.inbox)/garbage.mtorrent"))
+        // Left alone, not refused again at every rescan (1 s here).
+        Thread.sleep(forTimeInterval: 3)
+        #expect(b.events("inbox.move_failed").count == 1, "\(b.events("inbox.move_failed"))")
 
         // Nothing was written outside: only what the test put there.
         let written = Set(try FileManager.default.subpathsOfDirectory(atPath: outside.path))
         let before = try FileManager.default.subpathsOfDirectory(atPath: "\(outside.path)/failed-before").map { "failed-before/\($0)" }
-        #expect(written == Set(["failed", "failed-before", "photo.jpg", "planted", "staging"] + before),
+        #expect(written == Set(["failed", "failed-before", "photo.jpg", "planted", "planted/deep", "staging"] + before),
                 "\(written.sorted())")
         #expect(FileManager.default.contents(atPath: "\(outside.path)/photo.jpg") == Data(photo))
         #expect(b.stop().status == 0)

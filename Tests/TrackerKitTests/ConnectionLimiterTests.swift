@@ -2,7 +2,7 @@ import Logging
 import NIOCore
 import NIOEmbedded
 import Testing
-import TrackerKit
+@testable import TrackerKit
 
 @Suite("Connection limiter")
 struct ConnectionLimiterTests {
@@ -49,5 +49,18 @@ struct ConnectionLimiterTests {
         let admitted = try connect(limiter)
         #expect(admitted.isActive)
         #expect(limiter.openCount == 2)
+    }
+
+    /// Many connections come and go without any eviction: the age order
+    /// kept for evictions does not grow with them.
+    @Test func bookkeepingStaysBoundedWithoutEvictions() throws {
+        let limiter = ConnectionLimiter(maxOpen: 100, maxUnproven: 50, logger: Logger(label: "test"))
+        for index in 0..<10_000 {
+            let channel = try connect(limiter)
+            if index % 2 == 0 { channel.pipeline.triggerUserOutboundEvent(ConnectionLimiter.Proven(), promise: nil) }
+            _ = try channel.close().wait()
+        }
+        #expect(limiter.openCount == 0)
+        #expect(limiter.trackedIDs <= 1024 + 1)
     }
 }

@@ -6,11 +6,13 @@ import Synchronization
 /// Bounds the connections one server holds, so a flood of connections
 /// cannot exhaust descriptors or memory and still cannot lock out real
 /// clients. Connections start *unproven* (no handshake yet, or for a
-/// tracker: any connection, each is short-lived); when too many are
-/// unproven the oldest is closed to make room, because a real client
-/// proves itself within milliseconds while flood connections sit idle.
-/// Past `maxOpen` in all, new connections are closed at once. Shared by
-/// every child channel of a listener (across event loops), hence the lock.
+/// tracker: any connection, each is short-lived); when `maxUnproven` are
+/// unproven or `maxOpen` are open, a newcomer closes the oldest unproven
+/// one, because a real client proves itself within milliseconds while
+/// flood connections sit idle. Only when all `maxOpen` are proven is the
+/// newcomer closed instead. (Counts are of admitted connections: a closed
+/// one frees its descriptor a moment later on its own event loop.) Shared
+/// by every child channel of a listener, across event loops, hence the lock.
 public final class ConnectionLimiter: Sendable {
     public let maxOpen: Int
     public let maxUnproven: Int
@@ -19,14 +21,52 @@ public final class ConnectionLimiter: Sendable {
 
     private struct State {
         var nextID = 0
-        /// Unproven connections by age (IDs grow); closing one of these
-        /// makes room.
+        /// Unproven connections; closing one of these makes room.
         var unproven: [Int: any Channel] = [:]
+        /// Their IDs by age (IDs grow); IDs no longer unproven are skipped
+        /// when met, so finding the oldest costs O(1) amortized.
+        var order: [Int] = []
+        var head = 0
         var proven: Set<Int> = []
         var shed = 0
         var lastReport = -Double.infinity
 
         var open: Int { unproven.count + proven.count }
+
+        mutating func removeOldestUnproven() -> (any Channel)? {
+            while head < order.count {
+                let id = order[head]
+                head += 1
+                if let channel = unproven.removeValue(forKey: id) {
+                    compact()
+                    return channel
+                }
+            }
+            compact()
+            return nil
+        }
+
+        mutating func add(_ channel: any Channel) -> Int {
+            let id = nextID
+            nextID += 1
+            unproven[id] = channel
+            order.append(id)
+            // Connections proven or closed leave stale IDs behind: rebuilt
+            // once they outnumber the live ones (amortized O(log n) each).
+            if order.count - head > 2 * unproven.count + 1024 {
+                order = unproven.keys.sorted()
+                head = 0
+            }
+            return id
+        }
+
+        /// Drops the consumed front once it is most of the array.
+        private mutating func compact() {
+            if head > 1024, head * 2 > order.count {
+                order.removeFirst(head)
+                head = 0
+            }
+        }
     }
 
     /// Sent down the pipeline (`triggerUserOutboundEvent`) by the handler
@@ -44,6 +84,10 @@ public final class ConnectionLimiter: Sendable {
     /// Connections open now (for tests and metrics).
     public var openCount: Int { state.withLock { $0.open } }
 
+    /// IDs kept for finding the oldest (tests: it must not grow with the
+    /// connections ever seen).
+    var trackedIDs: Int { state.withLock { $0.order.count - $0.head } }
+
     /// The handler to put first in each accepted channel's pipeline.
     public func makeHandler() -> any ChannelHandler {
         Handler(limiter: self)
@@ -55,17 +99,14 @@ public final class ConnectionLimiter: Sendable {
         let (admitted, report) = state.withLock { state -> ((id: Int, evicted: (any Channel)?)?, Int?) in
             var evicted: (any Channel)?
             if state.open >= maxOpen || state.unproven.count >= maxUnproven {
-                guard let oldest = state.unproven.keys.min() else {
+                guard let oldest = state.removeOldestUnproven() else {
                     state.shed += 1
                     return (nil, Self.takeReport(&state, now: now))
                 }
-                evicted = state.unproven.removeValue(forKey: oldest)
+                evicted = oldest
                 state.shed += 1
             }
-            let id = state.nextID
-            state.nextID += 1
-            state.unproven[id] = channel
-            return ((id, evicted), Self.takeReport(&state, now: now))
+            return ((state.add(channel), evicted), Self.takeReport(&state, now: now))
         }
         if let report {
             logger.warning("connection cap reached; closing the oldest unproven or new connections", metadata: [
