@@ -2,8 +2,9 @@
 # `microtorr tracker` vs opentracker under wrk on loopback: 64 connections,
 # announces with random peers over 1000 swarms, requests/s and p99 latency,
 # with keep-alive and with one request per connection. Then the tracker's
-# RSS with about 100 000 live peers.
-#   DURATION=15 CONNECTIONS=64 Benchmarks/tracker.sh
+# RSS with about 100 000 live peers. BASELINE=/path/to/an/older/microtorr
+# adds its rows (tracker.baseline.*) in the same run, for before/after.
+#   DURATION=15 CONNECTIONS=64 [BASELINE=…] Benchmarks/tracker.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION="${DURATION:-15}"
@@ -64,13 +65,19 @@ pids+=($mt_pid)
 # The same with one event loop: on this 2-core box wrk takes the other core.
 "$bin" tracker --listen 127.0.0.1:17703 --threads 1 -v 0 >/dev/null 2>&1 &
 pids+=($!)
+if [ -n "${BASELINE:-}" ]; then
+    "$BASELINE" tracker --listen 127.0.0.1:17704 -v 0 >/dev/null 2>&1 &
+    pids+=($!)
+fi
 sleep 2
 
 run_wrk opentracker.close http://127.0.0.1:17701 -H "Connection: close"
 run_wrk microtorr.close http://127.0.0.1:17702 -H "Connection: close"
+[ -z "${BASELINE:-}" ] || run_wrk baseline.close http://127.0.0.1:17704 -H "Connection: close"
 run_wrk microtorr_1thread.close http://127.0.0.1:17703 -H "Connection: close"
 run_wrk opentracker.keepalive http://127.0.0.1:17701
 run_wrk microtorr.keepalive http://127.0.0.1:17702
+[ -z "${BASELINE:-}" ] || run_wrk baseline.keepalive http://127.0.0.1:17704
 run_wrk microtorr_1thread.keepalive http://127.0.0.1:17703
 
 peers=$(curl -s http://127.0.0.1:17702/metrics | awk '/^microtorr_tracker_peers / {printf "%d", $2}')
