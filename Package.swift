@@ -134,6 +134,6 @@ let package = Package(
             name: "EngineTests",
             dependencies: ["Engine", "PeerWire", "Metainfo", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]
         ),
-        .testTarget(name: "MicroTorrCLITests", dependencies: ["Bencode", "TestSupport"]),
+        .testTarget(name: "MicroTorrCLITests", dependencies: ["Bencode", "Metainfo", "TestSupport"]),
     ]
 )

@@ -9,7 +9,6 @@ the first payload byte and for verified completion.
 import json
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -17,7 +16,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests/Interop"))
-from harness import wait_for  # noqa: E402
+from harness import stop_process, wait_for, write_daemon_config  # noqa: E402
 
 ADDRESS = "10.77.0.1"
 SIZE = 64 << 20
@@ -28,13 +27,7 @@ def start(args, log):
 
 
 def stop(process):
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    stop_process(process, 10)
 
 
 def http_json(url, data=None, headers=None):
@@ -45,26 +38,9 @@ def http_json(url, data=None, headers=None):
 
 def run_microtorr(binary, work, torrent, index):
     root = f"{work}/mt{index}"
-    for name in ["inbox", "downloads", "torrents", "share", "state"]:
-        os.makedirs(f"{root}/{name}")
     status_port = 6890 + index
-    with open(f"{root}/microtorr.yaml", "w") as config:
-        config.write(f"""share_dir: {root}/share
-inbox_dir: {root}/inbox
-download_dir: {root}/downloads
-torrent_dir: {root}/torrents
-state_dir: {root}/state
-tracker:
-  embedded:
-    enabled: false
-network:
-  port: {7000 + index}
-logging:
-  level: info
-status:
-  listen: 127.0.0.1:{status_port}
-""")
-    daemon = start([binary, "daemon", "--config", f"{root}/microtorr.yaml"], f"{root}/log")
+    config = write_daemon_config(root, port=7000 + index, status_listen=f"127.0.0.1:{status_port}")
+    daemon = start([binary, "daemon", "--config", config], f"{root}/log")
     try:
         if not wait_for(lambda: "daemon.started" in open(f"{root}/log").read(), 30):
             raise RuntimeError("microtorr daemon did not start")

@@ -1,7 +1,6 @@
 """Drop-to-announced latency and many-file start-up of microtorr daemon."""
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -9,7 +8,7 @@ import urllib.request
 from datetime import datetime
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests/Interop"))
-from harness import free_port, wait_for  # noqa: E402
+from harness import free_port, log_events, stop_process, wait_for, write_daemon_config  # noqa: E402
 
 
 class Daemon:
@@ -18,37 +17,20 @@ class Daemon:
         # A restart keeps its ports: a moved tracker would (rightly) rewrite
         # every .mtorrent, which is not what "restart" measures.
         self.status_port, tracker_port, peer_port = ports or (free_port(), free_port(), free_port())
-        for name in ["share", "inbox", "downloads", "torrents", "state"]:
-            os.makedirs(f"{root}/{name}", exist_ok=True)
-        with open(f"{root}/microtorr.yaml", "w") as config:
-            config.write(f"""share_dir: {root}/share
-inbox_dir: {root}/inbox
-download_dir: {root}/downloads
-torrent_dir: {root}/torrents
-state_dir: {root}/state
-tracker:
-  url: http://127.0.0.1:{tracker_port}/announce
-  embedded:
-    enabled: true
-    listen: 127.0.0.1:{tracker_port}
-network:
-  interfaces: [lo]
-  port: {peer_port}
-logging:
-  level: {level}
-status:
-  listen: 127.0.0.1:{self.status_port}
-""")
+        config = write_daemon_config(
+            root, port=peer_port, status_listen=f"127.0.0.1:{self.status_port}",
+            tracker_url=f"http://127.0.0.1:{tracker_port}/announce", tracker_listen=f"127.0.0.1:{tracker_port}",
+            interfaces=["lo"], level=level)
         self.log_path = f"{root}/log-{time.time()}"
         self.started = time.time()
-        self.process = subprocess.Popen([binary, "daemon", "--config", f"{root}/microtorr.yaml"],
+        self.process = subprocess.Popen([binary, "daemon", "--config", config],
                                          stdout=open(self.log_path, "w"), stderr=subprocess.STDOUT)
 
     def log(self):
         return open(self.log_path).read()
 
     def events(self, name):
-        return [json.loads(line) for line in self.log().splitlines() if f'"event":"{name}"' in line]
+        return log_events(self.log(), name)
 
     def status(self):
         try:
@@ -69,12 +51,7 @@ status:
 
     def stop(self):
         started = time.time()
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            code = self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            code = self.process.wait()
+        code = stop_process(self.process, 30)
         return code, time.time() - started
 
 

@@ -1,4 +1,4 @@
-# Sourced by scripts/test and Benchmarks/common.sh (not run).
+# Sourced by scripts/test, Benchmarks/common.sh and packaging/ (not run).
 #
 # ensure_packages PKG:CHECK ... — apt-get installs each Debian package whose
 # check command fails (with sudo when not root).

@@ -27,7 +27,7 @@ public struct ApplianceService: Service {
                 for await _ in hangups {
                     notifier.reloading()
                     await supervisor.reload(trigger: "SIGHUP")
-                    notifier.reloaded(status: await supervisor.summary())
+                    notifier.ready(status: await supervisor.summary())
                 }
             }
             if let interval = notifier.watchdogInterval {

@@ -58,6 +58,8 @@ public actor ApplianceSupervisor {
     /// not a folder): left alone, not handled again at every rescan, until
     /// those folders are plain again.
     private var unmovable: Set<String> = []
+    /// Inbox files being read and parsed off the actor.
+    private var readingInbox: Set<String> = []
     /// A check of one share entry or inbox file, due later.
     private enum Check: Hashable {
         case share(name: String)
@@ -97,7 +99,7 @@ public actor ApplianceSupervisor {
 
     public init(configuration: ApplianceConfiguration, configurationPath: String?, options: Options = Options(),
                 logger: Logger = Logger(label: "microtorr.daemon")) {
-        self.configuration = Self.normalized(configuration)
+        self.configuration = configuration
         self.configurationPath = configurationPath
         self.options = options
         self.logger = logger
@@ -147,7 +149,7 @@ public actor ApplianceSupervisor {
     public func summary() -> String {
         let sessions = running.values.map(\.session.snapshot)
         let seeding = sessions.filter(\.isComplete).count
-        return "seeding \(seeding), downloading \(sessions.count - seeding), hashing \(hashQueue.count - hashQueueHead + (hashing == nil ? 0 : 1))"
+        return "seeding \(seeding), downloading \(sessions.count - seeding), hashing \(queued.count + (hashing == nil ? 0 : 1))"
     }
 
     /// Handles file events until the watcher closes or the task is cancelled.
@@ -213,7 +215,7 @@ public actor ApplianceSupervisor {
         if event.kind == .overflow {
             logger.warning("inotify queue overflowed; rescanning", metadata: ["event": "watch.overflow"])
             openForWriting = [:]
-            rescanAll()
+            rescanAll(afterOverflow: true)
             return
         }
         if let configurationPath, event.path == configurationPath {
@@ -276,20 +278,20 @@ public actor ApplianceSupervisor {
 
     // MARK: Rescans
 
-    private func rescanAll() {
+    /// `afterOverflow`: events were lost, directories made meanwhile among
+    /// them, so every watch is renewed (a walk of the share tree); otherwise
+    /// only a watched directory removed and made again is watched anew.
+    private func rescanAll(afterOverflow: Bool = false) {
         guard !stopping else { return }
         try? makeDirectories(configuration)
         if !unmovable.isEmpty, [".done", ".failed"].allSatisfy({ name in
             let path = "\(configuration.inboxDirectory)/\(name)"
-            var info = stat()
-            return lstat(path, &info) != 0 || info.st_mode & S_IFMT == S_IFDIR
+            return !FileIO.entryExists(atPath: path) || FileIO.isDirectory(atPath: path)
         }) {
             unmovable = []
         }
-        // A watched directory removed and made again needs its watch again
-        // (adding an existing watch is harmless).
-        watcher?.watch(configuration.shareDirectory, recursive: true)
-        watcher?.watch(configuration.inboxDirectory, recursive: false)
+        watcher?.watch(configuration.shareDirectory, recursive: true, unlessWatched: !afterOverflow)
+        watcher?.watch(configuration.inboxDirectory, recursive: false, unlessWatched: !afterOverflow)
         scanShareDirectory()
         scanInbox()
         checkFinishedDownloadsStillThere()
@@ -372,12 +374,14 @@ public actor ApplianceSupervisor {
         queued.insert(name)
         board.set("share:\(name)", .init(name: name, infoHash: nil, origin: "share", stage: .hashing, session: nil))
         logger.info("new shared entry", metadata: ["event": "share.added", "torrent": .string(name)])
-        pumpHashing()
+        pumpHashing(justProbed: probe)
     }
 
     /// Hashes queued entries one at a time (each on every core), and
-    /// writes each `.mtorrent`, off the actor.
-    private func pumpHashing() {
+    /// writes each `.mtorrent`, off the actor. `justProbed`: the entry
+    /// `checkShare` found settled a moment ago (not walked again if it is
+    /// next).
+    private func pumpHashing(justProbed: ShareProbe? = nil) {
         guard hashing == nil, !stopping else { return }
         guard hashQueueHead < hashQueue.count else {
             hashQueue = []
@@ -393,17 +397,23 @@ public actor ApplianceSupervisor {
             return
         }
         board.remove("share:\(name)")
-        guard let probe = ShareProbe(name: name, in: configuration.shareDirectory) else {
-            removeShare(name)
-            pumpHashing()
-            return
-        }
-        // Queued long ago: it must still be settled now.
-        let now = ShareProbe.now()
-        guard !isBeingWritten(probe.path, now: now), probe.isSettled(now: now, settle: options.settleSeconds) else {
-            schedule(.share(name: name), after: options.settleSeconds)
-            pumpHashing()
-            return
+        let probe: ShareProbe
+        if let justProbed, justProbed.name == name {
+            probe = justProbed
+        } else {
+            guard let fresh = ShareProbe(name: name, in: configuration.shareDirectory) else {
+                removeShare(name)
+                pumpHashing()
+                return
+            }
+            // Queued long ago: it must still be settled now.
+            let now = ShareProbe.now()
+            guard !isBeingWritten(fresh.path, now: now), fresh.isSettled(now: now, settle: options.settleSeconds) else {
+                schedule(.share(name: name), after: options.settleSeconds)
+                pumpHashing()
+                return
+            }
+            probe = fresh
         }
         hashing = name
         board.set("share:\(name)", .init(name: name, infoHash: nil, origin: "share", stage: .hashing, session: nil))
@@ -412,7 +422,7 @@ public actor ApplianceSupervisor {
         creation.pieceLength = configuration.swarm.pieceLength
         creation.isPrivate = configuration.swarm.isPrivate
         let path = probe.path
-        let torrentPath = "\(configuration.torrentDirectory)/\(name).mtorrent"
+        let output = torrentPath(name)
         let started = MonotonicClock.seconds()
         let options = creation
         Task {
@@ -421,16 +431,16 @@ public actor ApplianceSupervisor {
                     let metainfo = try MetainfoCreator(options: options).create(
                         from: ContentSource(scanning: path, excluding: DropRules.isIgnored))
                     do {
-                        try FileIO.writeAtomically(metainfo.encoded(), toPath: torrentPath)
+                        try FileIO.writeAtomically(metainfo.encoded(), toPath: output)
                     } catch {
-                        return .failure(ApplianceError("cannot write \(torrentPath): \(error)"))
+                        return .failure(ApplianceError("cannot write \(output): \(error)"))
                     }
                     return .success(metainfo)
                 } catch {
                     return .failure(ApplianceError("\(error)"))
                 }
             }
-            self.hashed(name, fingerprint: probe.fingerprint, result: result, torrentPath: torrentPath,
+            self.hashed(name, fingerprint: probe.fingerprint, result: result, torrentPath: output,
                         seconds: MonotonicClock.seconds() - started)
         }
     }
@@ -472,7 +482,7 @@ public actor ApplianceSupervisor {
         scheduleCatalogSave()
         if let infoHash = share.infoHash {
             stopTorrent(infoHash)
-            unlink("\(configuration.torrentDirectory)/\(name).mtorrent")
+            unlink(torrentPath(name))
             logger.info("shared entry removed; torrent stopped", metadata: [
                 "event": "share.removed", "torrent": .string(name), "info_hash": .string(infoHash.hex),
             ])
@@ -482,16 +492,30 @@ public actor ApplianceSupervisor {
     /// Our own `.mtorrent` for `name`, if it is still there and still the
     /// torrent the cache says.
     private func loadOwnTorrent(named name: String, infoHash: InfoHash) -> Metainfo? {
-        let path = "\(configuration.torrentDirectory)/\(name).mtorrent"
+        let path = torrentPath(name)
         guard let metainfo = try? Metainfo(contentsOfFile: path), metainfo.infoHash == infoHash else { return nil }
         // Made for a tracker the configuration no longer names: same
         // torrent, announced where the tracker is now.
         let url = announceURL()
         guard metainfo.trackerTiers != [[url]] else { return metainfo }
         let moved = metainfo.announcing(to: url)
-        let write = PendingWrite(bytes: moved.encoded(), path: path)
-        Task.detached { _ = await Self.write([write]) }
+        writeInBackground([PendingWrite(bytes: moved.encoded(), path: path)])
         return moved
+    }
+
+    /// Where the `.mtorrent` made for share entry `name` lives.
+    private func torrentPath(_ name: String) -> String {
+        "\(configuration.torrentDirectory)/\(name).mtorrent"
+    }
+
+    /// Writes off the actor, without waiting; failures are logged.
+    private func writeInBackground(_ writes: [PendingWrite]) {
+        let logger = self.logger
+        Task.detached {
+            for failure in await Self.write(writes) {
+                logger.error("cannot write a file", metadata: ["event": "file.write_failed", "error": .string(failure)])
+            }
+        }
     }
 
     // MARK: Inbox
@@ -503,25 +527,43 @@ public actor ApplianceSupervisor {
         guard !stopping else { return }
         var info = stat()
         guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG, !unmovable.contains(path) else { return }
-        let now = ShareProbe.now()
-        if isBeingWritten(path, now: now) { return }
+        if isBeingWritten(path, now: ShareProbe.now()) { return }
         if downloads.values.contains(where: { $0.inboxPath == path }) { return }
+        guard readingInbox.insert(path).inserted else { return }
+        let changed = ShareProbe.changeTime(info)
+        // Read and parsed off the actor: a `.mtorrent` may be megabytes.
+        Task {
+            let parsed = await Self.offLoop { () -> Result<InboxTorrent, ApplianceError> in
+                do {
+                    let bytes = try FileIO.readWholeFile(atPath: path, maxBytes: Metainfo.maxFileSize)
+                    return .success(InboxTorrent(bytes: bytes, metainfo: try Metainfo(bencoded: bytes)))
+                } catch {
+                    return .failure(ApplianceError("\(error)"))
+                }
+            }
+            self.inboxRead(path, parsed, changed: changed)
+        }
+    }
+
+    private struct InboxTorrent: Sendable {
         let bytes: [UInt8]
         let metainfo: Metainfo
-        do {
-            bytes = try FileIO.readWholeFile(atPath: path, maxBytes: Metainfo.maxFileSize)
-            metainfo = try Metainfo(bencoded: bytes)
-        } catch {
+    }
+
+    private func inboxRead(_ path: String, _ parsed: Result<InboxTorrent, ApplianceError>, changed: Double) {
+        readingInbox.remove(path)
+        guard !stopping, FileIO.entryExists(atPath: path) else { return }
+        switch parsed {
+        case .success(let torrent):
+            accept(path, bytes: torrent.bytes, metainfo: torrent.metainfo)
+        case .failure(let error):
             // A file still arriving parses badly: give it the settle time.
-            let changed = max(Double(info.st_mtim.tv_sec), Double(info.st_ctim.tv_sec))
-            if now - changed < options.settleSeconds + 1 {
+            if ShareProbe.now() - changed < options.settleSeconds + 1 {
                 schedule(.inbox(path: path), after: options.settleSeconds)
             } else {
                 refuse(path, reason: "not a valid .mtorrent: \(error)")
             }
-            return
         }
-        accept(path, bytes: bytes, metainfo: metainfo)
     }
 
     private func accept(_ path: String, bytes: [UInt8], metainfo: Metainfo) {
@@ -721,7 +763,7 @@ public actor ApplianceSupervisor {
     private func refuse(_ path: String, reason: String) {
         logger.warning("inbox file refused", metadata: ["event": "inbox.failed", "path": .string(path), "error": .string(reason)])
         if let moved = moveInboxFile(path, to: ".failed") {
-            try? FileIO.writeAtomically(Array((reason + "\n").utf8), toPath: moved + ".error")
+            writeInBackground([PendingWrite(bytes: Array((reason + "\n").utf8), path: moved + ".error")])
         }
     }
 
@@ -730,8 +772,7 @@ public actor ApplianceSupervisor {
     private func moveInboxFile(_ path: String, to subdirectory: String) -> String? {
         let directory = "\(FileIO.directoryName(of: path))/\(subdirectory)"
         mkdir(directory, 0o755)
-        var info = stat()
-        guard lstat(directory, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
+        guard FileIO.isDirectory(atPath: directory) else {
             // A link planted as `.done`/`.failed` would move files (and
             // write `.error` files) outside the inbox.
             logger.error("cannot move inbox file: not a plain folder", metadata: [
@@ -843,7 +884,7 @@ public actor ApplianceSupervisor {
             }
         }
         let result = ConfigurationLoader.load(path: configurationPath)
-        guard var fresh = result.configuration, result.issues.isEmpty else {
+        guard let fresh = result.configuration, result.issues.isEmpty else {
             for issue in result.issues {
                 logger.error("configuration rejected; the running one stays", metadata: [
                     "event": "config.rejected", "error": .string(issue.description), "trigger": .string(trigger),
@@ -851,7 +892,6 @@ public actor ApplianceSupervisor {
             }
             return
         }
-        fresh = Self.normalized(fresh)
         let changes = await apply(fresh)
         logger.info("configuration reloaded", metadata: [
             "event": "config.reloaded", "trigger": .string(trigger), "changed": .array(changes.map { .string($0) }),
@@ -967,15 +1007,10 @@ public actor ApplianceSupervisor {
         for (name, share) in shares {
             guard let infoHash = share.infoHash, let tracked = running[infoHash] else { continue }
             let metainfo = tracked.session.metainfo.announcing(to: announceURL)
-            writes.append(PendingWrite(bytes: metainfo.encoded(), path: "\(configuration.torrentDirectory)/\(name).mtorrent"))
+            writes.append(PendingWrite(bytes: metainfo.encoded(), path: torrentPath(name)))
             if moved { Task { await tracked.setTrackers([[announceURL]]) } }
         }
-        let logger = self.logger
-        Task.detached {
-            for failure in await Self.write(writes) {
-                logger.error("cannot rewrite a .mtorrent", metadata: ["event": "share.write_failed", "error": .string(failure)])
-            }
-        }
+        writeInBackground(writes)
     }
 
     /// A share from a directory no longer shared: stopped, its `.mtorrent`
@@ -1050,7 +1085,11 @@ public actor ApplianceSupervisor {
             configuration.shareDirectory, configuration.inboxDirectory, configuration.downloadDirectory,
             configuration.torrentDirectory, state, "\(state)/resume", "\(state)/\(SeedingRecord.directoryName)",
         ] {
-            try Self.makeDirectory(directory)
+            do throws(FileIOError) {
+                try FileIO.makeDirectories(atPath: directory)
+            } catch {
+                throw ApplianceError("cannot create directory \(error)")
+            }
         }
     }
 
@@ -1087,16 +1126,6 @@ public actor ApplianceSupervisor {
 
     // MARK: Helpers
 
-    private static func normalized(_ configuration: ApplianceConfiguration) -> ApplianceConfiguration {
-        let trim = ConfigurationLoader.trimmedPath
-        var configuration = configuration
-        configuration.shareDirectory = trim(configuration.shareDirectory)
-        configuration.inboxDirectory = trim(configuration.inboxDirectory)
-        configuration.downloadDirectory = trim(configuration.downloadDirectory)
-        configuration.torrentDirectory = trim(configuration.torrentDirectory)
-        configuration.stateDirectory = trim(configuration.stateDirectory)
-        return configuration
-    }
 
     public static func level(_ level: ApplianceConfiguration.Logging.Level) -> Logger.Level {
         switch level {
@@ -1115,16 +1144,6 @@ public actor ApplianceSupervisor {
         guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
         limit.rlim_cur = limit.rlim_max
         setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
-    }
-
-    static func makeDirectory(_ path: String) throws {
-        var partial = path.hasPrefix("/") ? "" : "."
-        for component in path.split(separator: "/") {
-            partial += "/\(component)"
-            if mkdir(partial, 0o755) != 0, errno != EEXIST {
-                throw ApplianceError("cannot create directory \(partial): \(String(cString: strerror(errno)))")
-            }
-        }
     }
 
     static func listDirectory(_ path: String) -> [String] {

@@ -192,7 +192,9 @@ struct ConfigurationDecoder {
             report(node.mark, "\(entry.key) must be a directory path")
             return
         }
-        target = text
+        // One spelling per directory ("/srv/share/" is "/srv/share"), so
+        // every comparison and path built from it agrees.
+        target = ConfigurationLoader.trimmedPath(text)
         directoryMarks[entry.key] = node.mark
     }
 

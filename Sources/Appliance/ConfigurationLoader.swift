@@ -67,11 +67,10 @@ public enum ConfigurationLoader {
         return path
     }
 
-    /// Whether one path is the other or inside it (compared as written,
-    /// trailing slashes aside).
+    /// Whether one path is the other or inside it (as written; the decoder
+    /// has trimmed trailing slashes).
     static func overlap(_ a: String, _ b: String) -> Bool {
-        let (a, b) = (trimmedPath(a), trimmedPath(b))
-        return a == b || a.hasPrefix(b == "/" ? "/" : b + "/") || b.hasPrefix(a == "/" ? "/" : a + "/")
+        a == b || a.hasPrefix(b == "/" ? "/" : b + "/") || b.hasPrefix(a == "/" ? "/" : a + "/")
     }
 
     /// Why `path` cannot serve as a working directory (nil if it can): it

@@ -77,7 +77,11 @@ public final class DirectoryWatcher: Sendable {
     }
 
     /// Watches `path` (and, if `recursive`, every directory below it).
-    public func watch(_ path: String, recursive: Bool) {
+    /// `unlessWatched`: nothing to do while `path` itself is still watched
+    /// (a periodic check that the directory was not removed and made
+    /// again costs no walk of the tree).
+    public func watch(_ path: String, recursive: Bool, unlessWatched: Bool = false) {
+        if unlessWatched, state.withLock({ $0.paths.values.contains { $0.path == path } }) { return }
         add(path, recursive: recursive)
     }
 
@@ -171,6 +175,11 @@ public final class DirectoryWatcher: Sendable {
         guard let watched = state.withLock({ $0.paths[descriptor] }) else { return }
         let isDirectory = mask & UInt32(IN_ISDIR) != 0
         if mask & UInt32(IN_DELETE_SELF | IN_MOVE_SELF) != 0 {
+            // Gone from this path: whatever is made there later is another
+            // directory, to be watched afresh (a moved one's watch would
+            // follow it elsewhere).
+            state.withLock { _ = $0.paths.removeValue(forKey: descriptor) }
+            if mask & UInt32(IN_MOVE_SELF) != 0 { inotify_rm_watch(fd, descriptor) }
             emit(FileEvent(path: watched.path, kind: .disappeared))
             return
         }

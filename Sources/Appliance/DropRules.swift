@@ -3,7 +3,7 @@
 /// with `.` and names ending in `.part`, `.tmp` or `~`.
 public enum DropRules {
     public static func isIgnored(_ name: String) -> Bool {
-        name.hasPrefix(".") || name.hasSuffix(".part") || name.hasSuffix(".tmp") || name.hasSuffix("~")
+        name.hasPrefix(".") || isInProgress(name)
     }
 
     /// Names still being written: a folder holding one is not complete.

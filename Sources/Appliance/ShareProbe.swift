@@ -55,7 +55,8 @@ struct ShareProbe: Sendable {
         inProgressFile == nil && now - lastChange >= settle
     }
 
-    private static func changeTime(_ info: stat) -> Double {
+    /// The later of modification and status change (wall clock, seconds).
+    static func changeTime(_ info: stat) -> Double {
         let modified = Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
         let changed = Double(info.st_ctim.tv_sec) + Double(info.st_ctim.tv_nsec) / 1e9
         return max(modified, changed)

@@ -62,8 +62,7 @@ public struct StatusReport: Sendable {
 
     static func state(of entry: TorrentBoard.Entry) -> String {
         switch entry.stage {
-        case .hashing: return "hashing"
-        case .verifying: return "verifying"
+        case .hashing, .verifying: return entry.stage.rawValue
         case .active:
             guard let snapshot = entry.session?.snapshot else { return "stopped" }
             if snapshot.isPausedForStorage { return "paused" }

@@ -27,7 +27,6 @@ public struct SystemdNotifier: Sendable {
 
     public func ready(status: String) { send("READY=1\nSTATUS=\(status)") }
     public func reloading() { send("RELOADING=1\nMONOTONIC_USEC=\(Int64(MonotonicClock.seconds() * 1_000_000))") }
-    public func reloaded(status: String) { send("READY=1\nSTATUS=\(status)") }
     public func stopping() { send("STOPPING=1") }
     public func watchdog() { send("WATCHDOG=1") }
 

@@ -34,7 +34,7 @@ final class HousekeepingTicker: @unchecked Sendable {
         sessions[ObjectIdentifier(session)] = session
         if task == nil {
             task = loop.scheduleRepeatedTask(initialDelay: Self.period, delay: Self.period) { [self] _ in
-                for session in Array(sessions.values) { session.housekeeping() }
+                for session in sessions.values { session.housekeeping() }
             }
         }
     }

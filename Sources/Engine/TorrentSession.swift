@@ -65,6 +65,9 @@ public final class TorrentSession: @unchecked Sendable {
     private var resumeSave: EventLoopFuture<Void>?
     private var lastResumeSave = 0.0
     private var storagePause = StoragePause()
+    /// What `/status` shows as this torrent's error (published with each
+    /// snapshot, so the pause flag and its reason change together).
+    private var shownError: String?
 
     /// This torrent's own limits (the process-wide ones are passed in).
     public let uploadLimit = BandwidthLimit()
@@ -558,7 +561,8 @@ public final class TorrentSession: @unchecked Sendable {
             }
             if storagePause.writeSucceeded(epoch: epoch) {
                 logger.info("disk takes data again; requesting resumed", metadata: ["event": "storage.recovered"])
-                updateSnapshot(storageError: storagePause.permanentFailure)
+                shownError = storagePause.permanentFailure
+                updateSnapshot()
             }
             if pendingWrites[request.piece] == 0 {
                 pendingWrites[request.piece] = nil
@@ -581,7 +585,8 @@ public final class TorrentSession: @unchecked Sendable {
         logger.error("cannot write to disk; requests paused", metadata: [
             "event": "storage.write_failed", "error": .string("\(error)"), "retry_in_s": .stringConvertible(seconds),
         ])
-        updateSnapshot(storageError: storagePause.permanentFailure ?? reason)
+        shownError = storagePause.permanentFailure ?? reason
+        updateSnapshot()
     }
 
     private func verify(_ piece: Int) {
@@ -671,7 +676,8 @@ public final class TorrentSession: @unchecked Sendable {
             case .failure(let error):
                 phase = .downloading
                 logger.error("cannot finish the download", metadata: ["event": "download.finish_failed", "error": .string("\(error)")])
-                snapshotState.withLock { $0.error = "\(error)" }
+                shownError = "\(error)"
+                updateSnapshot()
             }
         }
     }
@@ -982,10 +988,7 @@ public final class TorrentSession: @unchecked Sendable {
         }
     }
 
-    /// - Parameter storageError: replaces the error shown, in the same
-    ///   update as the pause state (an owner reading the snapshot on another
-    ///   thread must never see a paused download's error without its pause).
-    private func updateSnapshot(storageError: String?? = .none) {
+    private func updateSnapshot() {
         let now = clock()
         let seeders = peers.values.filter(\.isSeed).count
         let snapshot = SessionSnapshot(
@@ -997,12 +1000,8 @@ public final class TorrentSession: @unchecked Sendable {
             isComplete: phase == .seeding, failedPieces: failedPieces, wasted: wasted,
             isWaitingForSwarm: phase == .downloading && waitingForSwarm,
             isPausedForStorage: phase == .downloading && storagePause.isActive && storagePause.permanentFailure == nil,
-            error: nil)
-        snapshotState.withLock { shown in
-            var snapshot = snapshot
-            snapshot.error = storageError ?? shown.error
-            shown = snapshot
-        }
+            error: shownError)
+        snapshotState.withLock { $0 = snapshot }
     }
 
     /// Bytes of the pieces not verified yet (the last piece may be short).

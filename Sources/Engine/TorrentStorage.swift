@@ -259,12 +259,7 @@ public final class TorrentStorage: Sendable {
     /// and the file itself is opened with O_NOFOLLOW.
     private func openFile(_ index: Int, root: String, writable: Bool, into state: inout State) throws(StorageError) -> Int32 {
         let path = path(of: index, root: root)
-        if writable {
-            var directory = FileIO.directoryName(of: path)
-            if !info.isMultiFile { directory = FileIO.directoryName(of: root) }
-            try makeDirectories(directory)
-        }
-        try refuseLinkedFolders(onTheWayTo: path)
+        try prepareFolders(for: path, creating: writable)
         let flags = writable ? (O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW) : (O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         let fd = open(path, flags, 0o644)
         guard fd >= 0 else { throw .io(.system("cannot open", path: path)) }
@@ -274,35 +269,30 @@ public final class TorrentStorage: Sendable {
         return fd
     }
 
-    /// Each existing folder between the output directory and `path` is a
-    /// folder, not a link (O_NOFOLLOW covers only the last name).
-    private func refuseLinkedFolders(onTheWayTo path: String) throws(StorageError) {
+    /// Every folder from the output directory down to `path`'s own: each
+    /// must be a real folder, not a link (O_NOFOLLOW covers only the file's
+    /// name), and missing ones are made when `creating`. The output
+    /// directory itself may be a link (the admin's choice).
+    private func prepareFolders(for path: String, creating: Bool) throws(StorageError) {
         let base = FileIO.directoryName(of: finalPath)
-        guard path.hasPrefix(base + "/") else { return }
+        if creating {
+            do { try FileIO.makeDirectories(atPath: base) } catch { throw .io(error) }
+        }
+        let directory = FileIO.directoryName(of: path)
+        guard directory.hasPrefix(base + "/") else { return }
         var current = base
-        for component in path.dropFirst(base.count + 1).split(separator: "/").dropLast() {
+        for component in directory.dropFirst(base.count + 1).split(separator: "/") {
             current += "/\(component)"
             var info = stat()
-            guard lstat(current, &info) == 0 else { return }  // missing: the open fails
-            guard (info.st_mode & S_IFMT) == S_IFDIR else {
-                throw .io(FileIOError(path: current, message: "is a symbolic link or not a directory; not followed"))
+            if lstat(current, &info) == 0 {
+                guard (info.st_mode & S_IFMT) == S_IFDIR else {
+                    throw .io(FileIOError(path: current, message: "is a symbolic link or not a directory; not followed"))
+                }
+            } else if !creating {
+                return  // missing: the open fails
+            } else if mkdir(current, 0o755) != 0, errno != EEXIST {
+                throw .io(.system("cannot create directory", path: current))
             }
         }
-    }
-
-    /// Creates `path` and missing parents. Inside the torrent's own tree a
-    /// symbolic link is refused (it could lead writes elsewhere); the
-    /// chosen output directory itself may be a link.
-    private func makeDirectories(_ path: String) throws(StorageError) {
-        var info = stat()
-        let inside = path.hasPrefix(FileIO.directoryName(of: finalPath) + "/")
-        if (inside ? lstat(path, &info) : stat(path, &info)) == 0 {
-            guard (info.st_mode & S_IFMT) == S_IFDIR else {
-                throw .io(FileIOError(path: path, message: "exists and is not a directory"))
-            }
-            return
-        }
-        try makeDirectories(FileIO.directoryName(of: path))
-        guard mkdir(path, 0o755) == 0 || errno == EEXIST else { throw .io(.system("cannot create directory", path: path)) }
     }
 }

@@ -48,6 +48,25 @@ public enum FileIO {
         return lstat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFLNK
     }
 
+    /// Whether `path` is a real folder (a link to one is not).
+    public static func isDirectory(atPath path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// `mkdir -p`: `path` and its missing parents (links followed, as for
+    /// any directory an admin names).
+    public static func makeDirectories(atPath path: String) throws(FileIOError) {
+        var info = stat()
+        if stat(path, &info) == 0 {
+            guard (info.st_mode & S_IFMT) == S_IFDIR else { throw FileIOError(path: path, message: "exists and is not a directory") }
+            return
+        }
+        let parent = directoryName(of: path)
+        if parent != path { try makeDirectories(atPath: parent) }
+        guard mkdir(path, 0o755) == 0 || errno == EEXIST else { throw .system("cannot create directory", path: path) }
+    }
+
     /// Reads a whole file, refusing (before allocating) files larger than
     /// `maxBytes`.
     public static func readWholeFile(atPath path: String, maxBytes: Int) throws(FileIOError) -> [UInt8] {

@@ -61,7 +61,6 @@ struct DaemonCommand: AsyncParsableCommand {
         } else {
             return (ApplianceConfiguration.localDefault(root: FileManager.default.currentDirectoryPath), nil)
         }
-        guard FileManager.default.fileExists(atPath: path) else { throw CommandFailure("\(path): no such file") }
         let result = ConfigurationLoader.load(path: path)
         guard let configuration = result.configuration, result.issues.isEmpty else {
             throw CommandFailure(result.issues.map(\.description).joined(separator: "\n"))

@@ -149,10 +149,12 @@ struct ConfigurationTests {
         let lines = ConfigurationLoader.load(text: text, file: "c.yaml", checkDirectories: false).issues.map(\.description)
         #expect(lines == [
             "c.yaml:4:14: torrent_dir /srv/box/share/torrents and share_dir /srv/box/share must be separate directories, neither inside the other",
-            "c.yaml:5:12: state_dir /srv/box/inbox/ and inbox_dir /srv/box/inbox must be separate directories, neither inside the other",
+            "c.yaml:5:12: state_dir /srv/box/inbox and inbox_dir /srv/box/inbox must be separate directories, neither inside the other",
         ], "\(lines)")
         #expect(ConfigurationLoader.overlap("/srv/a", "/srv/ab") == false)
-        #expect(ConfigurationLoader.overlap("/srv/a/", "/srv/a/b"))
+        #expect(ConfigurationLoader.overlap("/srv/a", "/srv/a/b"))
+        // Directories come without trailing slashes, as the daemon names them.
+        #expect(Self.load("share_dir: /srv/a//\n").configuration?.shareDirectory == "/srv/a")
     }
 
     @Test func didYouMeanOnlyForCloseNames() {

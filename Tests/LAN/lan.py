@@ -26,7 +26,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Interop"))
-from harness import wait_for  # noqa: E402
+from harness import log_events, stop_process, wait_for, write_daemon_config  # noqa: E402
 
 SKIP = 77
 HOSTS = 4
@@ -89,34 +89,13 @@ class Lan:
 
     def start(self, host, upload_kbps=0, download_kbps=0):
         home = self.directory(host)
-        os.makedirs(home, exist_ok=True)
         tracker = self.address(1)
-        with open(f"{home}/microtorr.yaml", "w") as config:
-            config.write(f"""share_dir: {home}/share
-inbox_dir: {home}/inbox
-download_dir: {home}/downloads
-torrent_dir: {home}/torrents
-state_dir: {home}/state
-tracker:
-  url: http://{tracker}:6969/announce
-  embedded:
-    enabled: {"true" if host == 1 else "false"}
-    listen: {tracker}:6969
-    announce_interval_s: 2
-    peer_timeout_s: 10
-network:
-  interfaces: [eth0]
-  port: 6881
-limits:
-  upload_kbps: {upload_kbps}
-  download_kbps: {download_kbps}
-logging:
-  level: debug
-status:
-  listen: 127.0.0.1:6880
-""")
+        config = write_daemon_config(
+            home, port=6881, status_listen="127.0.0.1:6880", tracker_url=f"http://{tracker}:6969/announce",
+            tracker_listen=f"{tracker}:6969" if host == 1 else None, announce_interval_s=2, peer_timeout_s=10,
+            interfaces=["eth0"], level="debug", upload_kbps=upload_kbps, download_kbps=download_kbps)
         process = subprocess.Popen(
-            ["ip", "netns", "exec", self.ns(host), self.binary, "daemon", "--config", f"{home}/microtorr.yaml",
+            ["ip", "netns", "exec", self.ns(host), self.binary, "daemon", "--config", config,
              "--settle-seconds", "0.3"],
             stdout=open(f"{home}/log", "w"), stderr=subprocess.STDOUT)
         self.daemons[host] = process
@@ -124,13 +103,7 @@ status:
             raise Failure(f"host {host} did not start: {self.log(host)[-2000:]}")
 
     def stop(self, host):
-        process = self.daemons[host]
-        process.terminate()
-        try:
-            return process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            return process.wait()
+        return stop_process(self.daemons[host], 15)
 
     def log(self, host):
         try:
@@ -139,7 +112,7 @@ status:
             return ""
 
     def events(self, host, name):
-        return [json.loads(line) for line in self.log(host).splitlines() if f'"event":"{name}"' in line]
+        return log_events(self.log(host), name)
 
     def status(self, host):
         result = sh("ip", "netns", "exec", self.ns(host), "curl", "-s", "--max-time", "5",
@@ -202,9 +175,13 @@ def impair_host_1(lan):
     kernel has no netem, 1 % loss each way with nftables inside host 1's
     namespace (no delay: nothing else in the kernel adds it). Returns what
     was applied."""
-    result = sh("tc", "qdisc", "add", "dev", lan.veth(1), "root", "netem", "delay", "20ms", "loss", "1%", check=False)
+    # Both ends of the link: the bridge side shapes what host 1 receives,
+    # its own eth0 what it sends (the seeder's data).
+    netem = ["netem", "delay", "20ms", "loss", "1%"]
+    result = sh("tc", "qdisc", "add", "dev", lan.veth(1), "root", *netem, check=False)
     if result.returncode == 0:
-        return "netem: 20 ms delay, 1 % loss"
+        sh("ip", "netns", "exec", lan.ns(1), "tc", "qdisc", "add", "dev", "eth0", "root", *netem)
+        return "netem: 20 ms delay, 1 % loss each way"
     ns = ["ip", "netns", "exec", lan.ns(1), "nft"]
     commands = [["add", "table", "inet", "lossy"]]
     # Only on the link (eth0), not host 1's own loopback traffic.
@@ -237,6 +214,7 @@ def scenario_swarm(lan, netem=False):
     sources = {host: bytes_by_source(lan, host) for host in range(2, HOSTS + 1)}
     from_others = {host: sum(b for a, b in s.items() if a != lan.address(1)) for host, s in sources.items()}
     report = {"seconds": round(elapsed, 2), "bytes_by_source": sources, "from_other_leechers": from_others,
+              "from_other_leechers_ratio": {host: round(count / SIZE, 2) for host, count in from_others.items()},
               "seeder_sent_ratio": round(sum(s.get(lan.address(1), 0) for s in sources.values()) / SIZE, 2)}
     if impairment:
         report["impairment"] = impairment

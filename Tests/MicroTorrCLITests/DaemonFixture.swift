@@ -107,12 +107,7 @@ final class DaemonFixture {
     /// Waits up to `timeout` s for an event matching `where`.
     @discardableResult
     func waitForEvent(_ name: String, timeout: TimeInterval = 60, where matches: ([String: Any]) -> Bool = { _ in true }) -> [String: Any]? {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if let found = events(name).first(where: matches) { return found }
-            usleep(50_000)
-        }
-        return nil
+        firstValue(timeout: timeout, every: 0.05) { events(name).first(where: matches) }
     }
 
     /// `GET /status`, parsed.
@@ -128,12 +123,7 @@ final class DaemonFixture {
 
     /// Waits until `/status` shows `name` in `state`.
     func waitForState(_ name: String, _ state: String, timeout: TimeInterval = 60) throws -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if try torrentStatus(named: name)?["state"] as? String == state { return true }
-            usleep(100_000)
-        }
-        return false
+        try eventually(timeout: timeout) { try torrentStatus(named: name)?["state"] as? String == state }
     }
 
     /// Drops `bytes` into the share as `name` and waits until its
@@ -155,11 +145,6 @@ final class DaemonFixture {
     }
 
     static func waitForFile(_ path: String, timeout: TimeInterval = 60) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if FileManager.default.fileExists(atPath: path) { return true }
-            usleep(50_000)
-        }
-        return false
+        eventually(timeout: timeout, every: 0.05) { FileManager.default.fileExists(atPath: path) }
     }
 }

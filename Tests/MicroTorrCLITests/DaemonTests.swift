@@ -34,7 +34,7 @@ struct DaemonTests {
         // Nothing unverified was ever under the final name or left behind.
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: "\(b.downloads)/.incoming")) ?? []).isEmpty)
         #expect(try b.waitForState("holiday.bin", "seeding"))
-        #expect(try Fixtures.eventually { (try a.torrentStatus(named: "holiday.bin")?["uploaded"] as? Int ?? 0) >= content.count })
+        #expect(try eventually { (try a.torrentStatus(named: "holiday.bin")?["uploaded"] as? Int ?? 0) >= content.count })
 
         // A third peer, libtorrent, is given B only.
         a.stop()
@@ -134,18 +134,11 @@ struct DaemonTests {
         #expect(report["finished"] as? Bool == true, "\(leech.stdout) \(leech.stderr)")
         let samples = (report["samples"] as? [[Double]] ?? []).map { ($0[0], $0[1]) }
         // Leecher time runs behind ours (its start-up), never ahead.
-        let before = Self.rate(samples, from: 1.5, to: edited - 1.5)
-        let after = Self.rate(samples, from: edited + 1.5, to: samples.last(where: { $0.1 < 0.98 * Double(content.count) })?.0 ?? 0)
+        let before = Fixtures.rate(samples, from: 1.5, to: edited - 1.5)?.rate
+        let after = Fixtures.rate(samples, from: edited + 1.5, to: samples.last(where: { $0.1 < 0.98 * Double(content.count) })?.0 ?? 0)?.rate
         #expect(before.map { abs($0 / 300_000 - 1) < 0.2 } == true, "before: \(String(describing: before))")
         #expect(after.map { abs($0 / 1_500_000 - 1) < 0.2 } == true, "after: \(String(describing: after))")
         #expect(a.stop().status == 0)
-    }
-
-    /// Polls `condition` for up to `timeout` seconds.
-    private static func rate(_ samples: [(Double, Double)], from start: Double, to end: Double) -> Double? {
-        guard end - start >= 2, let first = samples.first(where: { $0.0 >= start }),
-              let last = samples.last(where: { $0.0 <= end }), last.0 - first.0 >= 2 else { return nil }
-        return (last.1 - first.1) / (last.0 - first.0)
     }
 
     /// A broken edit is logged with line:column (as `check-config` says it)
@@ -201,20 +194,21 @@ struct DaemonTests {
         #expect(b.stop().status == 0)
     }
 
-    /// Data already in download_dir is verified and seeded, not fetched.
+    /// Data already in download_dir is verified and seeded, not fetched,
+    /// though a seeder of it is on the tracker (a fetch would find it).
     @Test func existingDataIsVerifiedAndSeededNotFetched() throws {
         let b = DaemonFixture(embeddedTracker: true)
         try b.start(settleSeconds: 0.3)
-        let scratch = TemporaryDirectory()
-        try scratch.randomFile("movie.bin", size: 1_500_000)
-        let torrent = try Fixtures.makeTorrent(scratch, target: "movie.bin", tracker: "http://127.0.0.1:\(b.trackerPort)/announce")
-        try FileManager.default.copyItem(atPath: "\(scratch.path)/movie.bin", toPath: "\(b.downloads)/movie.bin")
+        let (scratch, torrent) = try Fixtures.seedData(size: 1_500_000, tracker: "http://127.0.0.1:\(b.trackerPort)/announce")
+        let (seeder, _) = try Fixtures.startSeeder(torrent, in: scratch)
+        defer { seeder.stop() }
+        try FileManager.default.copyItem(atPath: "\(scratch.path)/seed/data.bin", toPath: "\(b.downloads)/data.bin")
         try FileManager.default.copyItem(atPath: "\(scratch.path)/\(torrent)", toPath: "\(b.inbox)/movie.mtorrent")
         #expect(b.waitForEvent("download.finished", timeout: 30) != nil, "\(b.log)")
         let verified = try #require(b.events("data.verified").first, "\(b.log)")
         #expect(verified["pieces"] as? Int == verified["of"] as? Int && (verified["of"] as? Int ?? 0) > 0)
-        #expect(try b.waitForState("movie.bin", "seeding"))
-        #expect(try b.torrentStatus(named: "movie.bin")?["downloaded"] as? Int == 0)
+        #expect(try b.waitForState("data.bin", "seeding"))
+        #expect(try b.torrentStatus(named: "data.bin")?["downloaded"] as? Int == 0)
         #expect(FileManager.default.fileExists(atPath: "\(b.inbox)/.done/movie.mtorrent"))
         #expect(b.stop().status == 0)
     }
@@ -294,7 +288,7 @@ struct DaemonTests {
         let content = pseudoRandomBytes(count: 5_000_000, seed: 12)
         let torrent = try a.share(content, as: "series.bin")
         try FileManager.default.copyItem(atPath: torrent, toPath: "\(b.inbox)/series.bin.mtorrent")
-        #expect(try Fixtures.eventually(timeout: 30) { (try b.torrentStatus(named: "series.bin")?["downloaded"] as? Int ?? 0) > 1_500_000 })
+        #expect(try eventually(timeout: 30) { (try b.torrentStatus(named: "series.bin")?["downloaded"] as? Int ?? 0) > 1_500_000 })
         #expect(b.stop().status == 0)
         #expect(!FileManager.default.fileExists(atPath: "\(b.downloads)/series.bin"))
 

@@ -5,14 +5,15 @@ import Testing
 /// What the download tests share: a torrent of test data, content checks,
 /// and reading our JSON log lines.
 enum Fixtures {
-    /// `microtorr create TARGET -o t.mtorrent` with 32 KiB pieces.
+    /// `microtorr create TARGET -o OUTPUT` (`t.mtorrent`) with 32 KiB pieces,
+    /// run in `directory`; returns OUTPUT.
     static func makeTorrent(_ directory: TemporaryDirectory, target: String, tracker: String? = nil,
-                            pieceLength: String = "32K") throws -> String {
-        var arguments = ["create", target, "-o", "t.mtorrent", "--piece-length", pieceLength, "-v", "0"]
+                            pieceLength: String = "32K", output: String = "t.mtorrent") throws -> String {
+        var arguments = ["create", target, "-o", output, "--piece-length", pieceLength, "-v", "0"]
         if let tracker { arguments += ["-t", tracker] }
         let created = try ProcessRunner.microtorr(arguments, in: directory.path)
         try #require(created.status == 0, "\(created.stderr)")
-        return "t.mtorrent"
+        return output
     }
 
     /// `seed/data.bin` of `size` random bytes, an empty `out/`, and the
@@ -63,16 +64,6 @@ enum Fixtures {
         return (result, badPort, goodPort)
     }
 
-    /// Polls `condition` every 0.1 s for up to `timeout` seconds.
-    static func eventually(timeout: TimeInterval = 10, _ condition: () throws -> Bool) rethrows -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if try condition() { return true }
-            usleep(100_000)
-        }
-        return false
-    }
-
     static func same(_ a: String, _ b: String) throws -> Bool {
         try Data(contentsOf: URL(fileURLWithPath: a)) == Data(contentsOf: URL(fileURLWithPath: b))
     }
@@ -91,9 +82,19 @@ enum Fixtures {
     /// samples: from 1 s after the first byte (past any start-up burst) to
     /// the last sample before the end. Nil if that window is under `minimum` s.
     static func steadyRate(_ samples: [(Double, Double)], total: Double, minimum: Double = 7) -> (rate: Double, window: Double)? {
-        guard let first = samples.first(where: { $0.1 > 0 }) else { return nil }
-        guard let start = samples.first(where: { $0.0 >= first.0 + 1 }),
-              let end = samples.last(where: { $0.1 < total * 0.98 }), end.0 - start.0 >= minimum else { return nil }
-        return ((end.1 - start.1) / (end.0 - start.0), end.0 - start.0)
+        guard let first = samples.first(where: { $0.1 > 0 }),
+              let end = samples.last(where: { $0.1 < total * 0.98 }) else { return nil }
+        let start = first.0 + 1
+        return rate(samples, from: start, to: end.0, minimum: minimum).map { ($0.rate, $0.window) }
+    }
+
+    /// Average rate in bytes/s between the first sample at or after
+    /// `start` and the last at or before `end`; nil if they are less than
+    /// `minimum` s apart.
+    static func rate(_ samples: [(Double, Double)], from start: Double, to end: Double, minimum: Double = 2)
+        -> (rate: Double, window: Double)? {
+        guard let first = samples.first(where: { $0.0 >= start }), let last = samples.last(where: { $0.0 <= end }),
+              last.0 - first.0 >= minimum else { return nil }
+        return ((last.1 - first.1) / (last.0 - first.0), last.0 - first.0)
     }
 }

@@ -14,6 +14,7 @@ struct LANTests {
             timeout: 600)
         let report = try jsonObject(result.stdout.split(separator: "\n").last.map(String.init) ?? "{}")
         if result.status == 77 { try Test.cancel("\(report["skipped"] ?? "cannot build the LAN here")") }
+        print("LAN \(scenario): \(result.stdout.split(separator: "\n").last ?? "")")  // the figures the README quotes
         #expect(result.status == 0, "\(report) \(result.stderr)")
         return report
     }

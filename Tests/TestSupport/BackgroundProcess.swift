@@ -40,12 +40,7 @@ public final class BackgroundProcess: @unchecked Sendable {
     /// Waits up to `timeout` seconds for `text` to appear in its standard
     /// output (or error, with `inStderr`).
     public func waitForOutput(_ text: String, inStderr: Bool = false, timeout: TimeInterval = 60) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if (inStderr ? stderr : stdout).contains(text) { return true }
-            usleep(50_000)
-        }
-        return false
+        eventually(timeout: timeout, every: 0.05) { (inStderr ? stderr : stdout).contains(text) }
     }
 
     /// Waits up to `timeout` seconds for the process to end by itself.
@@ -71,15 +66,11 @@ public final class BackgroundProcess: @unchecked Sendable {
 
     /// Waits until something accepts TCP connections on 127.0.0.1:`port`.
     public static func waitForPort(_ port: Int, timeout: TimeInterval = 20) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if let fd = connectLoopback(port: port) {
-                close(fd)
-                return true
-            }
-            usleep(50_000)
+        eventually(timeout: timeout, every: 0.05) {
+            guard let fd = connectLoopback(port: port) else { return false }
+            close(fd)
+            return true
         }
-        return false
     }
 
     /// Seconds until the other side closes `fd` (a read sees EOF or a
@@ -131,5 +122,19 @@ public final class BackgroundProcess: @unchecked Sendable {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
         }
         return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+extension BackgroundProcess {
+    /// Open descriptors of process `pid` (from /proc); nil if unreadable.
+    public static func descriptorCount(of pid: Int32) -> Int? {
+        try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count
+    }
+
+    /// Resident memory of process `pid` in KiB (VmRSS); nil if unreadable.
+    public static func residentKiB(of pid: Int32) -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return nil }
+        return line.split(separator: " ").dropFirst().first.flatMap { Int($0) }
     }
 }

@@ -23,26 +23,19 @@ public final class ConnectionLimiter: Sendable {
         var nextID = 0
         /// Unproven connections; closing one of these makes room.
         var unproven: [Int: any Channel] = [:]
-        /// Their IDs by age (IDs grow); IDs no longer unproven are skipped
+        /// Their IDs by age (IDs grow). IDs no longer unproven are skipped
         /// when met, so finding the oldest costs O(1) amortized.
-        var order: [Int] = []
-        var head = 0
-        var proven: Set<Int> = []
+        var order = CircularBuffer<Int>()
+        var provenCount = 0
         var shed = 0
         var lastReport = -Double.infinity
 
-        var open: Int { unproven.count + proven.count }
+        var open: Int { unproven.count + provenCount }
 
         mutating func removeOldestUnproven() -> (any Channel)? {
-            while head < order.count {
-                let id = order[head]
-                head += 1
-                if let channel = unproven.removeValue(forKey: id) {
-                    compact()
-                    return channel
-                }
+            while let id = order.popFirst() {
+                if let channel = unproven.removeValue(forKey: id) { return channel }
             }
-            compact()
             return nil
         }
 
@@ -53,19 +46,10 @@ public final class ConnectionLimiter: Sendable {
             order.append(id)
             // Connections proven or closed leave stale IDs behind: rebuilt
             // once they outnumber the live ones (amortized O(log n) each).
-            if order.count - head > 2 * unproven.count + 1024 {
-                order = unproven.keys.sorted()
-                head = 0
+            if order.count > 2 * unproven.count + 1024 {
+                order = CircularBuffer(unproven.keys.sorted())
             }
             return id
-        }
-
-        /// Drops the consumed front once it is most of the array.
-        private mutating func compact() {
-            if head > 1024, head * 2 > order.count {
-                order.removeFirst(head)
-                head = 0
-            }
         }
     }
 
@@ -86,7 +70,7 @@ public final class ConnectionLimiter: Sendable {
 
     /// IDs kept for finding the oldest (tests: it must not grow with the
     /// connections ever seen).
-    var trackedIDs: Int { state.withLock { $0.order.count - $0.head } }
+    var trackedIDs: Int { state.withLock { $0.order.count } }
 
     /// The handler to put first in each accepted channel's pipeline.
     public func makeHandler() -> any ChannelHandler {
@@ -125,16 +109,18 @@ public final class ConnectionLimiter: Sendable {
         return state.shed
     }
 
-    fileprivate func prove(_ id: Int) {
+    /// False when the connection was already evicted (its close is on the way).
+    fileprivate func prove(_ id: Int) -> Bool {
         state.withLock { state in
-            if state.unproven.removeValue(forKey: id) != nil { state.proven.insert(id) }
+            guard state.unproven.removeValue(forKey: id) != nil else { return false }
+            state.provenCount += 1
+            return true
         }
     }
 
-    fileprivate func release(_ id: Int) {
+    fileprivate func release(_ id: Int, proven: Bool) {
         state.withLock { state in
-            state.unproven[id] = nil
-            state.proven.remove(id)
+            if proven { state.provenCount -= 1 } else { state.unproven[id] = nil }
         }
     }
 }
@@ -146,6 +132,7 @@ private final class Handler: ChannelDuplexHandler {
     typealias OutboundIn = NIOAny
     private let limiter: ConnectionLimiter
     private var id: Int?
+    private var proven = false
 
     init(limiter: ConnectionLimiter) {
         self.limiter = limiter
@@ -162,7 +149,7 @@ private final class Handler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if let id { limiter.release(id) }
+        if let id { limiter.release(id, proven: proven) }
         id = nil
         context.fireChannelInactive()
     }
@@ -172,7 +159,7 @@ private final class Handler: ChannelDuplexHandler {
             context.triggerUserOutboundEvent(event, promise: promise)
             return
         }
-        if let id { limiter.prove(id) }
+        if let id, !proven { proven = limiter.prove(id) }
         promise?.succeed(())
     }
 }

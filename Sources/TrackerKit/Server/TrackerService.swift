@@ -2,8 +2,6 @@ import Logging
 import Metainfo
 import Synchronization
 
-/// An HTTP reply, independent of the server that sends it.
-
 /// The tracker's request handling: routes a request target to announce,
 /// scrape or metrics and produces the reply. It owns the registry behind a
 /// mutex (held only for the registry update, never for I/O), so any number
@@ -52,7 +50,7 @@ public final class TrackerService: Sendable {
             return HTTPReply(status: 200, contentType: "text/plain; version=0.0.4",
                                     body: metrics.render(swarmCount: counts.0, peerCount: counts.1, seederCount: counts.2))
         default:
-            return HTTPReply(status: 404, contentType: "text/plain", body: Array("not found\n".utf8))
+            return .text("not found\n", status: 404)
         }
     }
 
