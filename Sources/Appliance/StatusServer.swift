@@ -7,30 +7,40 @@ import TrackerKit
 /// `GET /metrics`, answered on the event loop from the board.
 final class StatusServer: Sendable {
     private let channel: any Channel
+    private let idle: IdleConnections
 
     static func start(host: String, port: Int, report: StatusReport,
                       group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> StatusServer {
-        let channel = try await ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 64)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: false)
-                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .seconds(30)), position: .first)
-                    try channel.pipeline.syncOperations.addHandler(HTTPReplyHandler { target, _ in report.reply(target: target) })
+        // One loop is plenty for an admin endpoint, and keeps its
+        // connections where their idle sweep runs.
+        let loop = group.next()
+        let idle = IdleConnections(loop: loop, timeoutSeconds: 30)
+        do {
+            let channel = try await ServerBootstrap(group: loop)
+                .serverChannelOption(.backlog, value: 64)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHTTPReplyHandlers(idle: idle) { target, _ in report.reply(target: target) }
+                    }
                 }
-            }
-            .bind(host: host, port: port).get()
-        return StatusServer(channel: channel)
+                .bind(host: host, port: port).get()
+            return StatusServer(channel: channel, idle: idle)
+        } catch {
+            idle.cancel()
+            throw error
+        }
     }
 
-    private init(channel: any Channel) {
+    private init(channel: any Channel, idle: IdleConnections) {
         self.channel = channel
+        self.idle = idle
     }
 
     var address: String { channel.localAddress?.hostPort ?? "?" }
 
     func close() async {
         try? await channel.close()
+        idle.cancel()
     }
 }

@@ -43,6 +43,8 @@ final class Peer {
     var downloaded: Int64 = 0
     var lastReceived: Double
     var lastSent: Double
+    /// Messages written to its channel since the last flush.
+    var unflushed = false
     /// When a requested block last arrived (or it last unchoked us).
     var lastBlock: Double
     /// Redundant messages, decaying: a flood of them gets the peer dropped.

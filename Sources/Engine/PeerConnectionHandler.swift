@@ -5,7 +5,10 @@ import TrackerKit
 
 /// Bridges one peer connection to its session: sends our handshake
 /// (outbound: at once; inbound: once we know the torrent), then hands every
-/// frame to the session on the session's loop, in order.
+/// frame to the session on the session's loop, in order: directly when the
+/// connection lives on that loop (outbound ones always do), else by a hop.
+/// The end of each read batch is passed on too, so replies to a batch of
+/// blocks leave in one write rather than one each.
 final class PeerConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = PeerWireFrame
     typealias OutboundOut = PeerWireFrame
@@ -19,6 +22,9 @@ final class PeerConnectionHandler: ChannelInboundHandler {
     private let handshakeTimeout: TimeAmount
     private let logger: Logger
     private var session: TorrentSession?
+    /// Whether the session shares this connection's loop (decided once, at
+    /// the handshake, so events never overtake each other).
+    private var direct = false
     private var endpoint: PeerEndpoint?
     private var timeout: Scheduled<Void>?
 
@@ -62,29 +68,48 @@ final class PeerConnectionHandler: ChannelInboundHandler {
                 context.writeAndFlush(wrapOutboundOut(.handshake(Self.handshake(for: session))), promise: nil)
             }
             self.session = session
+            direct = session.loop === context.eventLoop
             let endpoint = self.endpoint
             let outbound: Bool
             if case .outbound = role { outbound = true } else { outbound = false }
-            session.loop.execute { session.attach(channel: channel, handshake: handshake, endpoint: endpoint, outbound: outbound) }
+            deliver({ session.attach(channel: channel, handshake: handshake, endpoint: endpoint, outbound: outbound) }, context: context)
         case .message(let message):
             guard let session else { return }
-            session.loop.execute { session.received(message, from: channel) }
+            deliver({ session.received(message, from: channel) }, context: context)
         }
     }
 
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
+    func channelReadComplete(context: ChannelHandlerContext) {
         if let session {
             let channel = context.channel
-            session.loop.execute { session.writabilityChanged(channel) }
+            deliver({ session.readComplete(channel) }, context: context)
+        }
+        context.fireChannelReadComplete()
+    }
+
+    /// Runs `event` on the session's loop. Directly only for reads of a
+    /// live connection: a close or a write the session makes can fire
+    /// inactivity, writability or leftover reads synchronously, and those
+    /// must not re-enter the session in the middle of its work (they hop,
+    /// and so still come after everything delivered before them).
+    private func deliver(_ event: @escaping @Sendable () -> Void, context: ChannelHandlerContext? = nil) {
+        guard let session else { return }
+        if direct, let context, context.channel.isActive { event() } else { session.loop.execute(event) }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if session != nil {
+            let channel = context.channel
+            deliver { [session] in session?.writabilityChanged(channel) }
         }
         context.fireChannelWritabilityChanged()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         timeout?.cancel()
-        if let session {
+        if session != nil {
             let channel = context.channel
-            session.loop.execute { session.detach(channel) }
+            deliver { [session] in session?.detach(channel) }
         }
         context.fireChannelInactive()
     }

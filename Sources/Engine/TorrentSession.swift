@@ -34,12 +34,15 @@ public final class TorrentSession: @unchecked Sendable {
     private var history: [PeerStatistics] = []
     private var pendingWrites: [Int: Int] = [:]
     private var pendingWriteBytes = 0
+    /// Blocks received while a batch is being written, and whether one is.
+    private var writeBacklog = BlockWriteBatch()
+    private var writingBatch = false
     private var downloaded: Int64 = 0
     private var wasted: Int64 = 0
     private var failedPieces = 0
     private var downRate = RateMeter()
     private var upRate = RateMeter()
-    private var random = SystemRandomNumberGenerator()
+    private var random = FastRandom()
     private var phase: Phase = .idle
     private var tick = 0
     private var connector: PeerConnector?
@@ -368,6 +371,15 @@ public final class TorrentSession: @unchecked Sendable {
             drop(peer, reason: "flooding with redundant messages", event: "peer.flooding")
             return
         }
+        // Sent at the end of the read batch (`readComplete`).
+        peer.unflushed = true
+    }
+
+    /// The connection's current read batch is handled: what the messages
+    /// queued for the peer (requests, mostly) leaves now, in one write.
+    func readComplete(_ channel: any Channel) {
+        loop.preconditionInEventLoop()
+        guard let key = keys[ObjectIdentifier(channel)], let peer = peers[key], peer.unflushed else { return }
         flush(peer)
     }
 
@@ -535,40 +547,56 @@ public final class TorrentSession: @unchecked Sendable {
     private func write(_ request: BlockRequest, data: ByteBuffer) {
         pendingWrites[request.piece, default: 0] += 1
         pendingWriteBytes += request.length
-        let offset = geometry.offset(of: request)
+        writeBacklog.append(request, offset: geometry.offset(of: request), data: data)
+        writeNextBatch()
+    }
+
+    /// Hands every block received since the last batch to the disk, unless
+    /// a batch is being written (it follows that one).
+    private func writeNextBatch() {
+        guard !writingBatch, !writeBacklog.isEmpty else { return }
+        writingBatch = true
+        let batch = writeBacklog
+        writeBacklog = BlockWriteBatch()
         let storage = self.storage
         let epoch = storagePause.epoch
-        threadPool.runIfActive(eventLoop: loop) { () throws -> Void in
-            try data.withUnsafeReadableBytes { bytes in
-                do throws(TorrentStorage.StorageError) {
-                    try storage.write(bytes, at: offset)
-                } catch {
-                    throw error
-                }
-            }
-        }.whenComplete { [self] result in
-            pendingWrites[request.piece, default: 1] -= 1
+        threadPool.runIfActive(eventLoop: loop) { batch.write(to: storage) }.whenComplete { [self] result in
+            writingBatch = false
             let wasThrottled = pendingWriteBytes >= configuration.maxPendingWriteBytes
-            pendingWriteBytes -= request.length
+            for (index, block) in batch.blocks.enumerated() {
+                let error: (any Error)?
+                switch result {
+                case .success(let failures): error = failures[index]
+                case .failure(let failure): error = failure
+                }
+                written(block.request, error: error, epoch: epoch)
+            }
+            writeNextBatch()
             if wasThrottled, pendingWriteBytes < configuration.maxPendingWriteBytes { fillAll() }
-            if case .failure(let error) = result {
-                // The block is not on disk: fetch it again (a disk error is
-                // not the sender's fault, so no blame), once the disk takes
-                // data again.
-                picker.blockLost(request)
-                writeFailed(error, epoch: epoch)
-                return
-            }
-            if storagePause.writeSucceeded(epoch: epoch) {
-                logger.info("disk takes data again; requesting resumed", metadata: ["event": "storage.recovered"])
-                shownError = storagePause.permanentFailure
-                updateSnapshot()
-            }
-            if pendingWrites[request.piece] == 0 {
-                pendingWrites[request.piece] = nil
-                // The last block's write of a complete piece: check it.
-                if picker.isVerifying(request.piece) { verify(request.piece) }
-            }
+        }
+    }
+
+    /// One block's write is done (or failed).
+    private func written(_ request: BlockRequest, error: (any Error)?, epoch: Int) {
+        pendingWrites[request.piece, default: 1] -= 1
+        pendingWriteBytes -= request.length
+        if let error {
+            // The block is not on disk: fetch it again (a disk error is
+            // not the sender's fault, so no blame), once the disk takes
+            // data again.
+            picker.blockLost(request)
+            writeFailed(error, epoch: epoch)
+            return
+        }
+        if storagePause.writeSucceeded(epoch: epoch) {
+            logger.info("disk takes data again; requesting resumed", metadata: ["event": "storage.recovered"])
+            shownError = storagePause.permanentFailure
+            updateSnapshot()
+        }
+        if pendingWrites[request.piece] == 0 {
+            pendingWrites[request.piece] = nil
+            // The last block's write of a complete piece: check it.
+            if picker.isVerifying(request.piece) { verify(request.piece) }
         }
     }
 
@@ -1019,6 +1047,7 @@ public final class TorrentSession: @unchecked Sendable {
     }
 
     private func flush(_ peer: Peer) {
+        peer.unflushed = false
         peer.channel.flush()
     }
 }

@@ -114,20 +114,38 @@ public final class TorrentStorage: Sendable {
     }
 
     public func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(StorageError) {
-        var done = 0
-        for segment in info.layout.segments(offset: offset, length: bytes.count) {
-            defer { done += segment.length }
+        try write([bytes], at: offset)
+    }
+
+    /// Writes `chunks`, which are contiguous in the torrent's byte stream
+    /// from `offset`: one `pwritev` per file they cover, so a run of received
+    /// blocks costs one system call rather than one each.
+    public func write(_ chunks: [UnsafeRawBufferPointer], at offset: Int64) throws(StorageError) {
+        let total = chunks.reduce(0) { $0 + $1.count }
+        var chunk = 0
+        var usedOfChunk = 0
+        for segment in info.layout.segments(offset: offset, length: total) {
+            var vectors: [iovec] = []
+            var needed = segment.length
+            while needed > 0 {
+                let bytes = chunks[chunk]
+                let take = min(needed, bytes.count - usedOfChunk)
+                if take > 0 {
+                    vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: bytes.baseAddress! + usedOfChunk), iov_len: take))
+                }
+                needed -= take
+                usedOfChunk += take
+                if usedOfChunk == bytes.count {
+                    chunk += 1
+                    usedOfChunk = 0
+                }
+            }
             if info.files[segment.fileIndex].isPadding { continue }
             let fd = try descriptor(for: segment.fileIndex, writable: true)
-            let part = UnsafeRawBufferPointer(rebasing: bytes[done..<done + segment.length])
-            var written = 0
-            while written < part.count {
-                let result = pwrite(fd, part.baseAddress! + written, part.count - written, off_t(segment.offsetInFile) + off_t(written))
-                if result < 0 {
-                    if errno == EINTR { continue }
-                    throw .io(.system("write failed", path: path(of: segment.fileIndex)))
-                }
-                written += result
+            do {
+                try FileIO.writeFully(fd: fd, vectors: &vectors, at: segment.offsetInFile, path: path(of: segment.fileIndex))
+            } catch {
+                throw .io(error)
             }
         }
     }

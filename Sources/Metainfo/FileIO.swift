@@ -109,6 +109,37 @@ public enum FileIO {
         return done
     }
 
+    /// Writes all of `vectors` (in order) at `offset`, in as few system calls
+    /// as the kernel allows (`pwritev`, at most `IOV_MAX` (1024) pieces at once),
+    /// resuming after partial writes. The vectors are consumed.
+    public static func writeFully(fd: Int32, vectors: inout [iovec], at offset: Int64, path: String) throws(FileIOError) {
+        var position = off_t(offset)
+        var first = 0
+        while first < vectors.count {
+            let count = min(vectors.count - first, 1024)  // IOV_MAX on Linux
+            let result = vectors.withUnsafeBufferPointer { pwritev(fd, $0.baseAddress! + first, Int32(count), position) }
+            if result < 0 {
+                if errno == EINTR { continue }
+                throw .system("write failed", path: path)
+            }
+            position += off_t(result)
+            // Skip what was written; a vector written in part is advanced.
+            var left = result
+            while left > 0, first < vectors.count {
+                let length = vectors[first].iov_len
+                if left >= length {
+                    left -= length
+                    first += 1
+                } else {
+                    vectors[first].iov_base += left
+                    vectors[first].iov_len -= left
+                    left = 0
+                }
+            }
+            while first < vectors.count, vectors[first].iov_len == 0 { first += 1 }
+        }
+    }
+
     /// Writes all of `buffer` at the current position.
     public static func writeFully(fd: Int32, from buffer: UnsafeRawBufferPointer, path: String) throws(FileIOError) {
         var done = 0

@@ -20,6 +20,8 @@ public struct PeerWireDecoder: ByteToMessageDecoder {
     }
 
     private var state: State = .handshake
+    /// A message cut by the end of the last read, as far as it came.
+    private var partial: ByteBuffer?
     private let resolve: @Sendable (InfoHash) -> TorrentGeometry?
 
     /// - Parameter resolve: the geometry of the torrent a handshake names,
@@ -68,14 +70,74 @@ public struct PeerWireDecoder: ByteToMessageDecoder {
         return .continue
     }
 
+    /// Every byte handed in is consumed: complete messages are slices of
+    /// the received buffer, and a message cut by the end of a read is copied
+    /// into a buffer of its own size (`partial`) and completed from the next
+    /// reads. Left in `ByteToMessageHandler`'s buffer, that tail would make
+    /// it copy each following read onto it, and copy the whole buffer again
+    /// whenever earlier blocks (still waiting for the disk) shared it: at
+    /// loopback speed that copying took a third of the event loop.
     private mutating func decodeMessage(
         geometry: TorrentGeometry, sawMessage: Bool, context: ChannelHandlerContext, buffer: inout ByteBuffer
     ) throws -> DecodingState {
-        guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self).map(Int.init) else { return .needMoreData }
+        if var pending = partial {
+            partial = nil
+            guard try complete(&pending, from: &buffer, geometry: geometry, allocator: context.channel.allocator) else {
+                partial = pending
+                return .needMoreData
+            }
+            return try decodeFrame(geometry: geometry, sawMessage: sawMessage, context: context, buffer: &pending)
+        }
+        guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self).map(Int.init) else {
+            if buffer.readableBytes > 0 { partial = buffer.readSlice(length: buffer.readableBytes).map(Self.copy) }
+            return .needMoreData
+        }
+        try Self.check(length: length, geometry: geometry)
+        guard buffer.readableBytes >= 4 + length else {
+            var pending = context.channel.allocator.buffer(capacity: 4 + length)
+            pending.writeBuffer(&buffer)
+            partial = pending
+            return .needMoreData
+        }
+        return try decodeFrame(geometry: geometry, sawMessage: sawMessage, context: context, buffer: &buffer)
+    }
+
+    /// Limits checked from the length prefix alone, before anything is kept.
+    private static func check(length: Int, geometry: TorrentGeometry) throws {
         let bitfieldLength = 1 + (geometry.pieceCount + 7) / 8
         guard length <= max(9 + Self.maxBlockLength, bitfieldLength) else { throw PeerWireError.messageTooLong(length) }
-        guard buffer.readableBytes >= 4 + length else { return .needMoreData }
-        buffer.moveReaderIndex(forwardBy: 4)
+    }
+
+    /// A copy of a few bytes (a length prefix cut short) that owns its storage.
+    private static func copy(_ bytes: ByteBuffer) -> ByteBuffer {
+        var copy = ByteBufferAllocator().buffer(capacity: 4)
+        copy.writeImmutableBuffer(bytes)
+        return copy
+    }
+
+    /// Moves bytes from `buffer` into `pending` until it holds a whole
+    /// message; false if `buffer` ran out first.
+    private func complete(
+        _ pending: inout ByteBuffer, from buffer: inout ByteBuffer, geometry: TorrentGeometry, allocator: ByteBufferAllocator
+    ) throws -> Bool {
+        if pending.readableBytes < 4 {
+            var head = buffer.readSlice(length: min(4 - pending.readableBytes, buffer.readableBytes))!
+            pending.writeBuffer(&head)
+            guard pending.readableBytes == 4 else { return false }
+        }
+        let length = Int(pending.getInteger(at: pending.readerIndex, as: UInt32.self)!)
+        try Self.check(length: length, geometry: geometry)
+        pending.reserveCapacity(4 + length)
+        var body = buffer.readSlice(length: min(4 + length - pending.readableBytes, buffer.readableBytes))!
+        pending.writeBuffer(&body)
+        return pending.readableBytes == 4 + length
+    }
+
+    /// Decodes one message whose every byte is in `buffer`.
+    private mutating func decodeFrame(
+        geometry: TorrentGeometry, sawMessage: Bool, context: ChannelHandlerContext, buffer: inout ByteBuffer
+    ) throws -> DecodingState {
+        let length = Int(buffer.readInteger(as: UInt32.self)!)
         guard length > 0 else {
             context.fireChannelRead(wrapInboundOut(.message(.keepAlive)))
             return .continue

@@ -1,6 +1,8 @@
 import Crypto
 import Foundation
 import Metainfo
+import NIOCore
+import PeerWire
 import TestSupport
 import Testing
 @testable import Engine
@@ -63,6 +65,56 @@ struct TorrentStorageTests {
     }
 
     /// On restart the `.part` file is first read (verified), then written.
+    /// Received blocks are written in batches: sorted, adjacent ones joined
+    /// into one vectored write, across file and padding boundaries; a gap
+    /// starts a new run. Blocks here are 4 KiB, in a scrambled order.
+    @Test func batchedBlocksLandInPlaceAcrossFiles() throws {
+        let directory = TemporaryDirectory()
+        let a = pseudoRandomBytes(count: 20_000, seed: 12)
+        let b = pseudoRandomBytes(count: 30_000, seed: 13)
+        let content = a + [UInt8](repeating: 0, count: 12_768) + b
+        let info = Self.info(name: "pack", files: [(["a"], 20_000, false), ([".pad", "12768"], 12_768, true),
+                                                   (["sub", "b"], 30_000, false)], content: content)
+        let storage = TorrentStorage(info: info, location: .download(directory: directory.path))
+        let blockLength = 4096
+        let starts = Array(stride(from: 0, to: content.count, by: blockLength))
+        var random = FastRandom(seed: 3)
+        let order = starts.shuffled(using: &random)
+        // Two batches, each holding some adjacent runs and some gaps.
+        for half in [order.prefix(order.count / 2), order.suffix(from: order.count / 2)] {
+            var batch = BlockWriteBatch()
+            for start in half {
+                let end = min(content.count, start + blockLength)
+                let request = BlockRequest(piece: start / 16384, offset: start % 16384, length: end - start)
+                batch.append(request, offset: Int64(start), data: ByteBuffer(bytes: content[start..<end]))
+            }
+            #expect(batch.write(to: storage).isEmpty)
+        }
+        #expect(storage.verifyAll(threads: 2).isComplete)
+        try storage.finish()
+        #expect(try Data(contentsOf: URL(fileURLWithPath: "\(directory.path)/pack/a")) == Data(a))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: "\(directory.path)/pack/sub/b")) == Data(b))
+        #expect(!FileManager.default.fileExists(atPath: "\(directory.path)/pack/.pad"))
+    }
+
+    /// A run that cannot be written fails all its blocks, and only those:
+    /// the session fetches exactly them again.
+    @Test func aFailedRunFailsOnlyItsOwnBlocks() throws {
+        let directory = TemporaryDirectory()
+        let a = pseudoRandomBytes(count: 16_384, seed: 14)
+        let b = pseudoRandomBytes(count: 16_384, seed: 15)
+        let info = Self.info(name: "pack", files: [(["a"], 16_384, false), (["b"], 16_384, false)], content: a + b)
+        try FileManager.default.createDirectory(atPath: "\(directory.path)/pack.part/b", withIntermediateDirectories: true)
+        let storage = TorrentStorage(info: info, location: .download(directory: directory.path))
+        var batch = BlockWriteBatch()
+        batch.append(BlockRequest(piece: 1, offset: 8192, length: 8192), offset: 24_576, data: ByteBuffer(bytes: b[8192...]))
+        batch.append(BlockRequest(piece: 0, offset: 0, length: 8192), offset: 0, data: ByteBuffer(bytes: a[..<8192]))
+        batch.append(BlockRequest(piece: 1, offset: 0, length: 8192), offset: 16_384, data: ByteBuffer(bytes: b[..<8192]))
+        let failures = batch.write(to: storage)
+        #expect(Set(failures.keys) == [0, 2], "a folder where file b goes fails b's two blocks: \(failures)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: "\(directory.path)/pack.part/a")).prefix(8192) == Data(a[..<8192]))
+    }
+
     @Test func writesAfterReadingAPartFile() throws {
         let directory = TemporaryDirectory()
         let content = pseudoRandomBytes(count: 50_000, seed: 8)

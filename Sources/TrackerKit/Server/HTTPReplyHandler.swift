@@ -4,23 +4,50 @@ import NIOHTTP1
 /// Answers GET requests on one HTTP/1.1 connection (keep-alive aware) from
 /// a synchronous responder: the tracker's announce/scrape/metrics and the
 /// daemon's status endpoints. Request bodies are ignored; everything is in
-/// the request target.
+/// the request target. Requests are parsed by NIO's decoder; the reply, a
+/// status line and three headers at most, is written as one buffer (no
+/// response encoder and header validator per connection: trackers see
+/// mostly one-request connections, so per-connection cost is the cost).
 public final class HTTPReplyHandler: ChannelInboundHandler {
     public typealias InboundIn = HTTPServerRequestPart
-    public typealias OutboundOut = HTTPServerResponsePart
+    public typealias OutboundOut = ByteBuffer
     /// Request target and source address to reply; runs on the event loop,
     /// so it must not block.
     public typealias Responder = @Sendable (_ target: String, _ source: IPAddress?) -> HTTPReply
 
     private let responder: Responder
+    private let idle: IdleConnections
     private var head: HTTPRequestHead?
     private var responding = false
+    private var channel: (any Channel)?
+    /// The idle sweep's count when this connection last made progress.
+    private(set) var lastActiveTick = 0
 
-    public init(responder: @escaping Responder) {
+    public init(idle: IdleConnections, responder: @escaping Responder) {
+        self.idle = idle
         self.responder = responder
     }
 
+    public func channelActive(context: ChannelHandlerContext) {
+        channel = context.channel
+        lastActiveTick = idle.tick
+        idle.add(self)
+        context.fireChannelActive()
+    }
+
+    public func channelInactive(context: ChannelHandlerContext) {
+        idle.remove(self)
+        channel = nil
+        context.fireChannelInactive()
+    }
+
+    /// Called by the idle sweep.
+    func closeIdle() {
+        channel?.close(promise: nil)
+    }
+
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        lastActiveTick = idle.tick
         switch unwrapInboundIn(data) {
         case .head(let head):
             self.head = head
@@ -34,23 +61,12 @@ public final class HTTPReplyHandler: ChannelInboundHandler {
     }
 
     /// Malformed HTTP gets a 400 (unless a reply is under way); any error
-    /// ends the connection. Done here rather than by NIO's separate error
-    /// handler: one handler fewer per connection, and trackers see mostly
-    /// one-request connections.
-    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent {
-            context.close(promise: nil)
-        } else {
-            context.fireUserInboundEventTriggered(event)
-        }
-    }
-
+    /// ends the connection.
     public func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if error is HTTPParserError, !responding {
-            let head = HTTPResponseHead(
-                version: .http1_1, status: .badRequest, headers: ["Connection": "close", "Content-Length": "0"])
-            context.write(wrapOutboundOut(.head(head)), promise: nil)
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            var buffer = context.channel.allocator.buffer(capacity: 80)
+            buffer.writeString("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+            context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
         }
         context.close(promise: nil)
     }
@@ -65,22 +81,39 @@ public final class HTTPReplyHandler: ChannelInboundHandler {
             reply = .text("method not allowed\n", status: 405)
         }
         let keepAlive = head.isKeepAlive
-        var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: reply.contentType)
-        headers.add(name: "Content-Length", value: String(reply.body.count))
-        if !keepAlive { headers.add(name: "Connection", value: "close") }
-        let responseHead = HTTPResponseHead(
-            version: head.version, status: HTTPResponseStatus(statusCode: reply.status), headers: headers)
-        context.write(wrapOutboundOut(.head(responseHead)), promise: nil)
-        if head.method != .HEAD {
-            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: reply.body)))), promise: nil)
-        }
-        let done = context.eventLoop.makePromise(of: Void.self)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: done)
-        if !keepAlive {
+        let includeBody = head.method != .HEAD
+        var buffer = context.channel.allocator.buffer(capacity: 160 + (includeBody ? reply.body.count : 0))
+        Self.writeHead(of: reply, version: head.version, keepAlive: keepAlive, into: &buffer)
+        if includeBody { buffer.writeBytes(reply.body) }
+        if keepAlive {
+            context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        } else {
             let channel = context.channel
-            done.futureResult.whenComplete { _ in channel.close(promise: nil) }
+            context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }
         }
+    }
+
+    /// Status line and headers. HTTP/1.0 keep-alive must be confirmed with a
+    /// header; HTTP/1.1 closing must be announced with one.
+    static func writeHead(of reply: HTTPReply, version: HTTPVersion, keepAlive: Bool, into buffer: inout ByteBuffer) {
+        let status = HTTPResponseStatus(statusCode: reply.status)
+        let minor = version.major == 1 && version.minor == 0 ? 0 : 1
+        buffer.writeString("HTTP/1.\(minor) \(status.code) \(status.reasonPhrase)\r\n")
+        buffer.writeString("Content-Type: \(reply.contentType)\r\nContent-Length: \(reply.body.count)\r\n")
+        if !keepAlive {
+            buffer.writeString("Connection: close\r\n")
+        } else if minor == 0 {
+            buffer.writeString("Connection: keep-alive\r\n")
+        }
+        buffer.writeString("\r\n")
+    }
+}
+
+extension ChannelPipeline.SynchronousOperations {
+    /// An HTTP/1.1 request decoder and a `HTTPReplyHandler` after it.
+    public func addHTTPReplyHandlers(idle: IdleConnections, responder: @escaping HTTPReplyHandler.Responder) throws {
+        try addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
+        try addHandler(HTTPReplyHandler(idle: idle, responder: responder))
     }
 }
 

@@ -29,6 +29,8 @@ public struct SwarmRegistry: Sendable {
     private(set) var swarms: [InfoHash: Swarm] = [:]
     public private(set) var peerCount = 0
     public private(set) var seederCount = 0
+    /// Where each reply's peer list starts.
+    private var random = FastRandom()
 
     public init(limits: Limits = Limits()) {
         self.limits = limits
@@ -53,7 +55,7 @@ public struct SwarmRegistry: Sendable {
         // would copy its peer array on every announce.
         let peersBefore = swarms.values[position].count
         let seedersBefore = swarms.values[position].seeders
-        let reply = Self.record(request, from: endpoint, now: now, limits: limits, in: &swarms.values[position])
+        let reply = Self.record(request, from: endpoint, now: now, limits: limits, random: &random, in: &swarms.values[position])
         peerCount += swarms.values[position].count - peersBefore
         seederCount += swarms.values[position].seeders - seedersBefore
         if swarms.values[position].count == 0 { swarms.remove(at: position) }
@@ -61,7 +63,8 @@ public struct SwarmRegistry: Sendable {
     }
 
     private static func record(
-        _ request: AnnounceRequest, from endpoint: PeerEndpoint, now: Double, limits: Limits, in swarm: inout Swarm
+        _ request: AnnounceRequest, from endpoint: PeerEndpoint, now: Double, limits: Limits, random: inout FastRandom,
+        in swarm: inout Swarm
     ) -> Reply {
         if request.event == .stopped {
             swarm.remove(request.peerID)
@@ -75,7 +78,7 @@ public struct SwarmRegistry: Sendable {
             if request.event == .completed, previous?.isSeeder != true { swarm.completions += 1 }
         }
         let wanted = min(request.numwant ?? limits.defaultNumwant, limits.maxNumwant)
-        let peers = swarm.sample(wanted, excluding: request.peerID, leechersOnly: isSeeder).map { ($0.id, $0.endpoint) }
+        let peers = swarm.sample(wanted, excluding: request.peerID, leechersOnly: isSeeder, using: &random).map { ($0.id, $0.endpoint) }
         return Reply(peers: peers, complete: swarm.seeders, incomplete: swarm.leechers)
     }
 

@@ -15,6 +15,7 @@ public final class TrackerServer: Sendable {
     private let group: any EventLoopGroup
     private let logger: Logger
     private let channels: [any Channel]
+    private let sweeps: [IdleConnections]
     private let expiryTask: RepeatedTask
     private let whitelistTask: RepeatedTask?
 
@@ -42,26 +43,26 @@ public final class TrackerServer: Sendable {
         let limiter = ConnectionLimiter(
             maxOpen: configuration.maxConnections, maxUnproven: configuration.maxConnections, logger: logger)
         var channels: [any Channel] = []
+        var sweeps: [IdleConnections] = []
         do {
             for loop in group.makeIterator() {
+                // An idle keep-alive connection is closed: it would
+                // otherwise hold a descriptor forever.
+                let idle = IdleConnections(loop: loop, timeoutSeconds: configuration.idleTimeoutSeconds)
+                sweeps.append(idle)
+                // (No child options: TCP_NODELAY, the one wanted, is
+                // inherited from the listening socket, where NIO sets it,
+                // and an empty option list spares every connection a
+                // setsockopt and a future chain.)
                 let channel = try await ServerBootstrap(group: loop)
                     .serverChannelOption(.backlog, value: 1024)
                     .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                     .serverChannelOption(ChannelOptions.Types.SocketOption(level: .socket, name: NIOBSDSocket.Option(rawValue: SO_REUSEPORT)), value: 1)
                     .serverChannelOption(.maxMessagesPerRead, value: 16)
-                    .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                     .childChannelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
                             try channel.pipeline.syncOperations.addHandler(limiter.makeHandler())
-                            // Replies are produced synchronously in request
-                            // order, so no pipelining assistance is needed.
-                            try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                                withPipeliningAssistance: false, withErrorHandling: false)
-                            // An idle keep-alive connection is closed: it
-                            // would otherwise hold a descriptor forever.
-                            try channel.pipeline.syncOperations.addHandler(
-                                IdleStateHandler(readTimeout: .seconds(Int64(configuration.idleTimeoutSeconds))), position: .first)
-                            try channel.pipeline.syncOperations.addHandler(HTTPReplyHandler { service.handle(target: $0, source: $1) })
+                            try channel.pipeline.syncOperations.addHTTPReplyHandlers(idle: idle) { service.handle(target: $0, source: $1) }
                         }
                     }
                     .bind(host: host, port: boundPort).get()
@@ -70,13 +71,15 @@ public final class TrackerServer: Sendable {
             }
         } catch {
             for channel in channels { try? await channel.close() }
+            for idle in sweeps { idle.cancel() }
             throw error
         }
-        return TrackerServer(service: service, group: group, logger: logger, channels: channels)
+        return TrackerServer(service: service, group: group, logger: logger, channels: channels, sweeps: sweeps)
     }
 
-    private init(service: TrackerService, group: any EventLoopGroup, logger: Logger, channels: [any Channel]) {
+    private init(service: TrackerService, group: any EventLoopGroup, logger: Logger, channels: [any Channel], sweeps: [IdleConnections]) {
         self.service = service
+        self.sweeps = sweeps
         self.group = group
         self.logger = logger
         self.channels = channels
@@ -106,6 +109,7 @@ public final class TrackerServer: Sendable {
         expiryTask.cancel()
         whitelistTask?.cancel()
         for channel in channels { try? await channel.close() }
+        for idle in sweeps { idle.cancel() }
         logger.info("tracker stopped", metadata: ["event": "tracker.stopped"])
     }
 }

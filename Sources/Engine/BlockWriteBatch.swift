@@ -1,0 +1,72 @@
+import NIOCore
+import PeerWire
+
+/// Received blocks handed to the disk together: sorted by position, each
+/// run of adjacent blocks written with one vectored call. A torrent writes
+/// one batch at a time (the next gathers meanwhile): buffered writes to one
+/// file serialize on its inode lock anyway, so parallel writers only spun on
+/// it (a profile showed 7 % of the leecher's time there), and a system call
+/// plus two thread hand-offs per 16 KiB block cost more than the copying.
+struct BlockWriteBatch {
+    struct Block {
+        let request: BlockRequest
+        /// Position in the torrent's byte stream.
+        let offset: Int64
+        let data: ByteBuffer
+    }
+
+    /// Most blocks joined into one write (the pointers are gathered by
+    /// nesting, one stack frame per block).
+    static let maxRun = 256
+
+    var blocks: [Block] = []
+
+    var isEmpty: Bool { blocks.isEmpty }
+
+    mutating func append(_ request: BlockRequest, offset: Int64, data: ByteBuffer) {
+        blocks.append(Block(request: request, offset: offset, data: data))
+    }
+
+    /// Writes every block (blocking: call it off the event loop); returns
+    /// the error of each block that did not reach the disk, by position in
+    /// `blocks`. A failed run fails all its blocks: which part landed is
+    /// unknown.
+    func write(to storage: TorrentStorage) -> [Int: TorrentStorage.StorageError] {
+        let order = blocks.indices.sorted { blocks[$0].offset < blocks[$1].offset }
+        var failures: [Int: TorrentStorage.StorageError] = [:]
+        var start = 0
+        while start < order.count {
+            var end = start + 1
+            var next = blocks[order[start]].offset + Int64(blocks[order[start]].data.readableBytes)
+            while end < order.count, end - start < Self.maxRun, blocks[order[end]].offset == next {
+                next += Int64(blocks[order[end]].data.readableBytes)
+                end += 1
+            }
+            let run = order[start..<end]
+            do throws(TorrentStorage.StorageError) {
+                try withPointers(of: run, collected: []) { (chunks) throws(TorrentStorage.StorageError) in
+                    try storage.write(chunks, at: blocks[run.first!].offset)
+                }
+            } catch {
+                for index in run { failures[index] = error }
+            }
+            start = end
+        }
+        return failures
+    }
+
+    /// Calls `body` with the readable bytes of every block in `run`, each
+    /// pointer valid for the whole call.
+    private func withPointers(
+        of run: ArraySlice<Int>, collected: [UnsafeRawBufferPointer],
+        _ body: ([UnsafeRawBufferPointer]) throws(TorrentStorage.StorageError) -> Void
+    ) throws(TorrentStorage.StorageError) {
+        guard let first = run.first else { return try body(collected) }
+        let result = blocks[first].data.withUnsafeReadableBytes { bytes in
+            Result { () throws(TorrentStorage.StorageError) in
+                try withPointers(of: run.dropFirst(), collected: collected + [bytes], body)
+            }
+        }
+        try result.get()
+    }
+}
