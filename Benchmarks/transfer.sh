@@ -2,13 +2,17 @@
 # One seeder -> one leecher on loopback, 1 GiB (SIZE_MIB), side by side in
 # one run: leecher wall time from start to verified data on disk, MB/s, and
 # peak RSS of seeder and leecher.
-#   libtorrent seeder -> microtorr leecher
-#   libtorrent seeder -> libtorrent leecher
+#   libtorrent seeder -> microtorr leecher  } ROUNDS times (default 3), in
+#   libtorrent seeder -> libtorrent leecher } alternating order; medians,
+#                                             and their ratio
 #   libtorrent seeder -> aria2c leecher
 #   microtorr seeder  -> microtorr leecher
+# Shared 2-core machines are noisy and a fresh seeder serves its first
+# leecher slower, so single runs mislead: whoever went first lost.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZE_MIB="${SIZE_MIB:-1024}"
+ROUNDS="${ROUNDS:-3}"
 source Benchmarks/common.sh
 ensure_packages "aria2:command -v aria2c" "time:test -x /usr/bin/time" "python3-libtorrent:/usr/bin/python3 -c 'import libtorrent'"
 bin="$(release_binary)"
@@ -39,19 +43,38 @@ pids+=($!)
 seed_index=$((${#pids[@]} - 1))
 wait_ready lt-seed.out
 
-rm -rf out && mkdir out
-/usr/bin/time -o time.out -f "%e %M" "$bin" download t.torrent -o out --peer 127.0.0.1:17901 --exit-on-complete -v 0 >/dev/null
-read -r secs rss < time.out
-cmp -s seed/data.bin out/data.bin || echo "transfer.microtorr_from_libtorrent.error: data differs"
-report microtorr_from_libtorrent "$secs" "$rss"
-
-rm -rf out && mkdir out
-/usr/bin/time -o time.out -f "%e %M" /usr/bin/python3 "$tool" leech t.torrent out 127.0.0.1:17901 600 > lt-leech.json
-# Wall time of the whole process, as for our rows (start-up, transfer and
-# flush); its own in-session figure (no start-up, no flush) beside it.
-read -r secs rss < time.out
-report libtorrent_from_libtorrent "$secs" "$rss"
-echo "transfer.libtorrent_from_libtorrent.in_session_seconds: $(/usr/bin/python3 -c 'import json; print(json.load(open("lt-leech.json"))["seconds"])')"
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+ours_from_libtorrent() {
+    rm -rf out && mkdir out
+    /usr/bin/time -o time.out -f "%e %M" "$bin" download t.torrent -o out --peer 127.0.0.1:17901 --exit-on-complete -v 0 >/dev/null
+    read -r secs rss < time.out
+    cmp -s seed/data.bin out/data.bin || echo "transfer.microtorr_from_libtorrent.error: data differs"
+    echo "$secs" >> ours.times; echo "$rss" >> ours.rss
+}
+libtorrent_from_libtorrent() {
+    rm -rf out && mkdir out
+    /usr/bin/time -o time.out -f "%e %M" /usr/bin/python3 "$tool" leech t.torrent out 127.0.0.1:17901 600 > lt-leech.json
+    # Wall time of the whole process, as for our rows (start-up, transfer
+    # and flush); its own in-session figure (no start-up, no flush) beside it.
+    read -r secs rss < time.out
+    cmp -s seed/data.bin out/data.bin || echo "transfer.libtorrent_from_libtorrent.error: data differs"
+    echo "$secs" >> lt.times; echo "$rss" >> lt.rss
+    /usr/bin/python3 -c 'import json; print(json.load(open("lt-leech.json"))["seconds"])' >> lt.session
+}
+: > ours.times; : > ours.rss; : > lt.times; : > lt.rss; : > lt.session
+for round in $(seq "$ROUNDS"); do
+    if [ $((round % 2)) -eq 1 ]; then ours_from_libtorrent; libtorrent_from_libtorrent
+    else libtorrent_from_libtorrent; ours_from_libtorrent; fi
+done
+ours=$(median < ours.times)
+lt=$(median < lt.times)
+report microtorr_from_libtorrent "$ours" "$(sort -n ours.rss | tail -1)"
+report libtorrent_from_libtorrent "$lt" "$(sort -n lt.rss | tail -1)"
+echo "transfer.libtorrent_from_libtorrent.in_session_seconds: $(median < lt.session)"
+echo "transfer.rounds: $ROUNDS"
+echo "transfer.microtorr_from_libtorrent.each_seconds: $(paste -sd/ ours.times)"
+echo "transfer.libtorrent_from_libtorrent.each_seconds: $(paste -sd/ lt.times)"
+echo "transfer.microtorr_vs_libtorrent_speed: $(awk -v a="$ours" -v b="$lt" 'BEGIN {printf "%.2f", b / a}')"
 
 # aria2c: time until its control file is gone (every piece verified and
 # written); it lingers ~2 s after that to announce `stopped`.

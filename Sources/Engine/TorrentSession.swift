@@ -619,7 +619,11 @@ public final class TorrentSession: @unchecked Sendable {
 
     private func verify(_ piece: Int) {
         let storage = self.storage
-        threadPool.runIfActive(eventLoop: loop) { storage.pieceMatches(piece) }.whenComplete { [self] result in
+        threadPool.runIfActive(eventLoop: loop) { () -> Bool in
+            guard storage.pieceMatches(piece) else { return false }
+            storage.startWriteback(ofPiece: piece)
+            return true
+        }.whenComplete { [self] result in
             guard phase != .stopped else { return }
             if case .success(true) = result {
                 picker.pieceVerified(piece)

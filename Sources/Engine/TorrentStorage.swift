@@ -197,6 +197,31 @@ public final class TorrentStorage: Sendable {
         return Array(hasher.finalize()) == info.pieceHash(at: index).bytes
     }
 
+    /// Starts writing piece `index` to the device without waiting, so the
+    /// `flush` at completion finds little left to do (it took 0.3 s of a
+    /// 2.5 s loopback download when all of 1 GiB was still dirty). Best
+    /// effort: nothing happens where `sync_file_range` is unavailable.
+    public func startWriteback(ofPiece index: Int) {
+        guard let syncFileRange = Self.syncFileRange else { return }
+        let start = Int64(index) * Int64(info.pieceLength)
+        for segment in info.layout.segments(offset: start, length: info.length(ofPiece: index))
+        where !info.files[segment.fileIndex].isPadding {
+            guard let fd = state.withLock({ $0.writable.contains(segment.fileIndex) ? $0.descriptors[segment.fileIndex] : nil }) else {
+                continue
+            }
+            _ = syncFileRange(fd, segment.offsetInFile, Int64(segment.length), 2)  // SYNC_FILE_RANGE_WRITE
+        }
+    }
+
+    /// Whether `startWriteback` does anything here (for tests).
+    static var canStartWriteback: Bool { syncFileRange != nil }
+
+    /// glibc's `sync_file_range`, which Swift's Glibc module does not export.
+    private static let syncFileRange: (@convention(c) (Int32, Int64, Int64, UInt32) -> Int32)? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "sync_file_range") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (Int32, Int64, Int64, UInt32) -> Int32).self)
+    }()
+
     /// Checks every piece on disk on `threads` threads (blocking); returns
     /// which match. Progress counts checked bytes.
     public func verifyAll(threads: Int, progress: HashProgress? = nil) -> Bitfield {
