@@ -88,4 +88,25 @@ struct HTTPReplyHandlerTests {
         #expect(busy.isActive, "a connection asking every 0.6 s was closed as idle")
         _ = try? busy.finish()
     }
+
+    /// Never before the timeout: a client silent for 0.95 timeouts (swept
+    /// at 1.0) keeps its connection.
+    @Test func notClosedBeforeAWholeTimeoutOfSilence() throws {
+        let (channel, _) = try Self.connectedChannel(idleSeconds: 1)
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(300))
+        _ = try Self.exchange(channel, "GET / HTTP/1.1\r\nHost: t\r\n\r\n")  // active in sweep interval 1
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(950))  // 1.25 s: sweep 5, 0.95 s of silence
+        #expect(channel.isActive, "closed after 0.95 s of silence with a 1 s timeout")
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(300))
+        #expect(!channel.isActive)
+    }
+
+    /// A stopped server does not leave keep-alive connections open.
+    @Test func cancellingTheSweepClosesWhatIsOpen() throws {
+        let (channel, sweep) = try Self.connectedChannel()
+        sweep.cancel()
+        channel.embeddedEventLoop.run()
+        #expect(!channel.isActive)
+        #expect(sweep.count == 0)
+    }
 }

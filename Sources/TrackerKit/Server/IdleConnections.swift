@@ -18,6 +18,7 @@ public final class IdleConnections: @unchecked Sendable {
     /// Sweeps so far: handlers stamp their activity with it (no clock read
     /// per request).
     private(set) var tick = 0
+    private var stopped = false
 
     public init(loop: any EventLoop, timeoutSeconds: Int) {
         self.loop = loop
@@ -26,10 +27,18 @@ public final class IdleConnections: @unchecked Sendable {
         task = loop.scheduleRepeatedTask(initialDelay: every, delay: every) { [weak self] _ in self?.sweep() }
     }
 
-    /// Stops sweeping (connections are left as they are). Any thread:
-    /// `task` is set once, in `init`.
+    /// Stops sweeping and closes every connection still open (the server
+    /// is going: a keep-alive client must not hold a descriptor, and keep
+    /// being answered by the old responder, until it hangs up). Any thread:
+    /// `task` is set once, in `init`; the rest runs on the loop.
     public func cancel() {
         task?.cancel()
+        loop.execute { [self] in
+            stopped = true
+            let open = members.values
+            members = [:]
+            for handler in open { handler.closeIdle() }
+        }
     }
 
     /// Connections being watched (for tests).
@@ -40,6 +49,7 @@ public final class IdleConnections: @unchecked Sendable {
 
     func add(_ handler: HTTPReplyHandler) {
         loop.preconditionInEventLoop()
+        guard !stopped else { return handler.closeIdle() }
         members[ObjectIdentifier(handler)] = handler
     }
 
@@ -50,7 +60,9 @@ public final class IdleConnections: @unchecked Sendable {
 
     private func sweep() {
         tick += 1
-        let stale = members.values.filter { tick - $0.lastActiveTick >= Self.sweepsPerTimeout }
+        // Active during sweep interval k, closed at sweep k + 5: between
+        // 1 and 1.25 timeouts of silence.
+        let stale = members.values.filter { tick - $0.lastActiveTick > Self.sweepsPerTimeout }
         for handler in stale {
             members[ObjectIdentifier(handler)] = nil
             handler.closeIdle()

@@ -104,7 +104,8 @@ public final class TrackerServer: Sendable {
     /// The bound port (useful when started on port 0).
     public var port: Int { channels[0].localAddress?.port ?? 0 }
 
-    /// Stops accepting, stops the timers. Connections in flight finish.
+    /// Stops accepting, stops the timers, closes the connections still open
+    /// (replies are written synchronously, so none is cut mid-reply).
     public func shutdown() async {
         expiryTask.cancel()
         whitelistTask?.cancel()
