@@ -46,22 +46,22 @@ wait_ready lt-seed.out
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 ours_from_libtorrent() {
     rm -rf out && mkdir out
-    /usr/bin/time -o time.out -f "%e %M" "$bin" download t.torrent -o out --peer 127.0.0.1:17901 --exit-on-complete -v 0 >/dev/null
-    read -r secs rss < time.out
+    /usr/bin/time -o time.out -f "%e %M %U %S" "$bin" download t.torrent -o out --peer 127.0.0.1:17901 --exit-on-complete -v 0 >/dev/null
+    read -r secs rss user system < time.out
     cmp -s seed/data.bin out/data.bin || echo "transfer.microtorr_from_libtorrent.error: data differs"
-    echo "$secs" >> ours.times; echo "$rss" >> ours.rss
+    echo "$secs" >> ours.times; echo "$rss" >> ours.rss; echo "$user $system" | awk '{print $1 + $2}' >> ours.cpu
 }
 libtorrent_from_libtorrent() {
     rm -rf out && mkdir out
-    /usr/bin/time -o time.out -f "%e %M" /usr/bin/python3 "$tool" leech t.torrent out 127.0.0.1:17901 600 > lt-leech.json
+    /usr/bin/time -o time.out -f "%e %M %U %S" /usr/bin/python3 "$tool" leech t.torrent out 127.0.0.1:17901 600 > lt-leech.json
     # Wall time of the whole process, as for our rows (start-up, transfer
     # and flush); its own in-session figure (no start-up, no flush) beside it.
-    read -r secs rss < time.out
+    read -r secs rss user system < time.out
     cmp -s seed/data.bin out/data.bin || echo "transfer.libtorrent_from_libtorrent.error: data differs"
-    echo "$secs" >> lt.times; echo "$rss" >> lt.rss
+    echo "$secs" >> lt.times; echo "$rss" >> lt.rss; echo "$user $system" | awk '{print $1 + $2}' >> lt.cpu
     /usr/bin/python3 -c 'import json; print(json.load(open("lt-leech.json"))["seconds"])' >> lt.session
 }
-: > ours.times; : > ours.rss; : > lt.times; : > lt.rss; : > lt.session
+: > ours.times; : > ours.rss; : > ours.cpu; : > lt.times; : > lt.rss; : > lt.cpu; : > lt.session
 for round in $(seq "$ROUNDS"); do
     if [ $((round % 2)) -eq 1 ]; then ours_from_libtorrent; libtorrent_from_libtorrent
     else libtorrent_from_libtorrent; ours_from_libtorrent; fi
@@ -71,6 +71,10 @@ lt=$(median < lt.times)
 report microtorr_from_libtorrent "$ours" "$(sort -n ours.rss | tail -1)"
 report libtorrent_from_libtorrent "$lt" "$(sort -n lt.rss | tail -1)"
 echo "transfer.libtorrent_from_libtorrent.in_session_seconds: $(median < lt.session)"
+# CPU (user + system) of each leecher process: on 2 cores shared with the
+# seeder, what a leecher spends is what the seeder cannot.
+echo "transfer.microtorr_from_libtorrent.leecher_cpu_seconds: $(median < ours.cpu)"
+echo "transfer.libtorrent_from_libtorrent.leecher_cpu_seconds: $(median < lt.cpu)"
 echo "transfer.rounds: $ROUNDS"
 echo "transfer.microtorr_from_libtorrent.each_seconds: $(paste -sd/ ours.times)"
 echo "transfer.libtorrent_from_libtorrent.each_seconds: $(paste -sd/ lt.times)"

@@ -44,7 +44,9 @@ public actor ApplianceSupervisor {
     private var watcher: DirectoryWatcher?
     private var catalog = ShareCatalog()
     private var catalogSaveScheduled = false
-    private var lastCatalogSave: Task<Void, Never>?
+    /// The last background write: each waits for the one before, so an
+    /// older version of a file never lands last, and `stop` waits for all.
+    private var lastWrite: Task<Void, Never>?
 
     /// Shared entries by name in `share_dir`.
     private var shares: [String: Share] = [:]
@@ -177,6 +179,8 @@ public actor ApplianceSupervisor {
         stopping = true
         logger.info("stopping", metadata: ["event": "daemon.stopping", "torrents": .stringConvertible(running.count)])
         watcher?.close()
+        // The last of the background writes (`.error` notes, retargeted
+        // `.mtorrent` files, the cache): all are on disk after it.
         await saveCatalog().value
         let sessions = Array(running.values)
         running = [:]
@@ -508,14 +512,20 @@ public actor ApplianceSupervisor {
         "\(configuration.torrentDirectory)/\(name).mtorrent"
     }
 
-    /// Writes off the actor, without waiting; failures are logged.
-    private func writeInBackground(_ writes: [PendingWrite]) {
+    /// Writes off the actor, without waiting, after any background write
+    /// before it; failures are logged with `event`.
+    @discardableResult
+    private func writeInBackground(_ writes: [PendingWrite], failureEvent: String = "file.write_failed") -> Task<Void, Never> {
+        let previous = lastWrite
         let logger = self.logger
-        Task.detached {
+        let write = Task.detached {
+            await previous?.value
             for failure in await Self.write(writes) {
-                logger.error("cannot write a file", metadata: ["event": "file.write_failed", "error": .string(failure)])
+                logger.error("cannot write a file", metadata: ["event": .string(failureEvent), "error": .string(failure)])
             }
         }
+        lastWrite = write
+        return write
     }
 
     // MARK: Inbox
@@ -1106,22 +1116,13 @@ public actor ApplianceSupervisor {
         }
     }
 
-    /// Writes the cache off the actor (it is fsynced); saves run one
-    /// after another, so an older one never lands last.
+    /// Writes the cache off the actor (it is fsynced), in order with the
+    /// other background writes.
     @discardableResult
     private func saveCatalog() -> Task<Void, Never> {
         catalogSaveScheduled = false
         let write = PendingWrite(bytes: catalog.encoded(), path: "\(configuration.stateDirectory)/\(ShareCatalog.fileName)", mode: 0o600)
-        let previous = lastCatalogSave
-        let logger = self.logger
-        let save = Task.detached {
-            await previous?.value
-            for failure in await Self.write([write]) {
-                logger.error("cannot save the hashing cache", metadata: ["event": "state.save_failed", "error": .string(failure)])
-            }
-        }
-        lastCatalogSave = save
-        return save
+        return writeInBackground([write], failureEvent: "state.save_failed")
     }
 
     // MARK: Helpers

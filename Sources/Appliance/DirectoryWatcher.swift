@@ -175,15 +175,20 @@ public final class DirectoryWatcher: Sendable {
         guard let watched = state.withLock({ $0.paths[descriptor] }) else { return }
         let isDirectory = mask & UInt32(IN_ISDIR) != 0
         if mask & UInt32(IN_DELETE_SELF | IN_MOVE_SELF) != 0 {
-            // Gone from this path: whatever is made there later is another
-            // directory, to be watched afresh (a moved one's watch would
-            // follow it elsewhere).
-            state.withLock { _ = $0.paths.removeValue(forKey: descriptor) }
-            if mask & UInt32(IN_MOVE_SELF) != 0 { inotify_rm_watch(fd, descriptor) }
+            // Gone from this path (with everything below): whatever is made
+            // there later is another directory, to be watched afresh (a
+            // moved one's watches would follow it elsewhere).
+            unwatch(watched.path)
             emit(FileEvent(path: watched.path, kind: .disappeared))
             return
         }
         let path = name.isEmpty ? watched.path : "\(watched.path)/\(name)"
+        // A directory renamed within the tree: the kernel reports "moved
+        // from", "moved to", then "moved self" on the directory. Its old
+        // watches go now, so "moved to" adds fresh ones under the new name
+        // (re-adding would return the same watch, which "moved self" would
+        // then remove, leaving the renamed directory unwatched).
+        if isDirectory, mask & UInt32(IN_MOVED_FROM) != 0 { unwatch(path) }
         let kind: FileEvent.Kind
         if mask & UInt32(IN_CLOSE_WRITE) != 0 {
             kind = .closedAfterWrite

@@ -44,7 +44,9 @@ struct BlockWriteBatch {
             }
             let run = order[start..<end]
             do throws(TorrentStorage.StorageError) {
-                try withPointers(of: run, collected: []) { (chunks) throws(TorrentStorage.StorageError) in
+                var chunks: [UnsafeRawBufferPointer] = []
+                chunks.reserveCapacity(run.count)
+                try withPointers(of: run, collecting: &chunks) { (chunks) throws(TorrentStorage.StorageError) in
                     try storage.write(chunks, at: blocks[run.first!].offset)
                 }
             } catch {
@@ -58,13 +60,14 @@ struct BlockWriteBatch {
     /// Calls `body` with the readable bytes of every block in `run`, each
     /// pointer valid for the whole call.
     private func withPointers(
-        of run: ArraySlice<Int>, collected: [UnsafeRawBufferPointer],
+        of run: ArraySlice<Int>, collecting collected: inout [UnsafeRawBufferPointer],
         _ body: ([UnsafeRawBufferPointer]) throws(TorrentStorage.StorageError) -> Void
     ) throws(TorrentStorage.StorageError) {
         guard let first = run.first else { return try body(collected) }
         let result = blocks[first].data.withUnsafeReadableBytes { bytes in
-            Result { () throws(TorrentStorage.StorageError) in
-                try withPointers(of: run.dropFirst(), collected: collected + [bytes], body)
+            collected.append(bytes)
+            return Result { () throws(TorrentStorage.StorageError) in
+                try withPointers(of: run.dropFirst(), collecting: &collected, body)
             }
         }
         try result.get()

@@ -98,18 +98,18 @@ final class PeerConnectionHandler: ChannelInboundHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if session != nil {
+        if let session {
             let channel = context.channel
-            deliver { [session] in session?.writabilityChanged(channel) }
+            deliver { session.writabilityChanged(channel) }
         }
         context.fireChannelWritabilityChanged()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         timeout?.cancel()
-        if session != nil {
+        if let session {
             let channel = context.channel
-            deliver { [session] in session?.detach(channel) }
+            deliver { session.detach(channel) }
         }
         context.fireChannelInactive()
     }

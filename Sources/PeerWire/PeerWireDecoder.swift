@@ -82,24 +82,25 @@ public struct PeerWireDecoder: ByteToMessageDecoder {
     ) throws -> DecodingState {
         if var pending = partial {
             partial = nil
-            guard try complete(&pending, from: &buffer, geometry: geometry, allocator: context.channel.allocator) else {
+            guard try complete(&pending, from: &buffer, geometry: geometry) else {
                 partial = pending
                 return .needMoreData
             }
             return try decodeFrame(geometry: geometry, sawMessage: sawMessage, context: context, buffer: &pending)
         }
-        guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self).map(Int.init) else {
-            if buffer.readableBytes > 0 { partial = buffer.readSlice(length: buffer.readableBytes).map(Self.copy) }
-            return .needMoreData
+        let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self).map(Int.init)
+        if let length {
+            try Self.check(length: length, geometry: geometry)
+            if buffer.readableBytes >= 4 + length {
+                return try decodeFrame(geometry: geometry, sawMessage: sawMessage, context: context, buffer: &buffer)
+            }
         }
-        try Self.check(length: length, geometry: geometry)
-        guard buffer.readableBytes >= 4 + length else {
-            var pending = context.channel.allocator.buffer(capacity: 4 + length)
-            pending.writeBuffer(&buffer)
-            partial = pending
-            return .needMoreData
-        }
-        return try decodeFrame(geometry: geometry, sawMessage: sawMessage, context: context, buffer: &buffer)
+        // Cut short: keep what came in a buffer of its own, sized for the
+        // whole message once its length is known.
+        var pending = context.channel.allocator.buffer(capacity: length.map { 4 + $0 } ?? 4)
+        pending.writeBuffer(&buffer)
+        if pending.readableBytes > 0 { partial = pending }
+        return .needMoreData
     }
 
     /// Limits checked from the length prefix alone, before anything is kept.
@@ -108,18 +109,9 @@ public struct PeerWireDecoder: ByteToMessageDecoder {
         guard length <= max(9 + Self.maxBlockLength, bitfieldLength) else { throw PeerWireError.messageTooLong(length) }
     }
 
-    /// A copy of a few bytes (a length prefix cut short) that owns its storage.
-    private static func copy(_ bytes: ByteBuffer) -> ByteBuffer {
-        var copy = ByteBufferAllocator().buffer(capacity: 4)
-        copy.writeImmutableBuffer(bytes)
-        return copy
-    }
-
     /// Moves bytes from `buffer` into `pending` until it holds a whole
     /// message; false if `buffer` ran out first.
-    private func complete(
-        _ pending: inout ByteBuffer, from buffer: inout ByteBuffer, geometry: TorrentGeometry, allocator: ByteBufferAllocator
-    ) throws -> Bool {
+    private func complete(_ pending: inout ByteBuffer, from buffer: inout ByteBuffer, geometry: TorrentGeometry) throws -> Bool {
         if pending.readableBytes < 4 {
             var head = buffer.readSlice(length: min(4 - pending.readableBytes, buffer.readableBytes))!
             pending.writeBuffer(&head)

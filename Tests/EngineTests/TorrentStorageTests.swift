@@ -45,36 +45,38 @@ struct TorrentStorageTests {
         #expect(try storage.read(piece: 6, offset: 0, length: 100) == Array(content[6 * 16384..<6 * 16384 + 100]))
     }
 
-    @Test func multiFileWithPaddingAndEmptyFiles() throws {
-        let directory = TemporaryDirectory()
-        // a (20 000) + pad (12 768, zeros) + empty + sub/b (30 000)
+    /// a (20 000) + pad (12 768, zeros) + empty + sub/b (30 000): files,
+    /// padding and an empty file across 16 KiB pieces.
+    static func paddedPack() -> (a: [UInt8], b: [UInt8], content: [UInt8], info: InfoDictionary) {
         let a = pseudoRandomBytes(count: 20_000, seed: 2)
         let b = pseudoRandomBytes(count: 30_000, seed: 3)
         let content = a + [UInt8](repeating: 0, count: 12_768) + b
         let info = Self.info(name: "pack", files: [(["a"], 20_000, false), ([".pad", "12768"], 12_768, true),
                                                    (["empty"], 0, false), (["sub", "b"], 30_000, false)], content: content)
-        let storage = TorrentStorage(info: info, location: .download(directory: directory.path))
-        try writeAll(storage, content, order: [3, 1, 0, 2])
-        #expect((0..<4).allSatisfy(storage.pieceMatches))
-        try storage.finish()
-        let root = "\(directory.path)/pack"
+        return (a, b, content, info)
+    }
+
+    /// The finished pack holds exactly its files; padding is never written.
+    private func expectPack(at root: String, a: [UInt8], b: [UInt8]) throws {
         #expect(try Data(contentsOf: URL(fileURLWithPath: "\(root)/a")) == Data(a))
         #expect(try Data(contentsOf: URL(fileURLWithPath: "\(root)/sub/b")) == Data(b))
         #expect(try Data(contentsOf: URL(fileURLWithPath: "\(root)/empty")).isEmpty)
         #expect(!FileManager.default.fileExists(atPath: "\(root)/.pad"))
     }
 
-    /// On restart the `.part` file is first read (verified), then written.
-    /// Received blocks are written in batches: sorted, adjacent ones joined
-    /// into one vectored write, across file and padding boundaries; a gap
-    /// starts a new run. Blocks here are 4 KiB, in a scrambled order.
+    @Test func multiFileWithPaddingAndEmptyFiles() throws {
+        let directory = TemporaryDirectory()
+        let (a, b, content, info) = Self.paddedPack()
+        let storage = TorrentStorage(info: info, location: .download(directory: directory.path))
+        try writeAll(storage, content, order: [3, 1, 0, 2])
+        #expect((0..<4).allSatisfy(storage.pieceMatches))
+        try storage.finish()
+        try expectPack(at: "\(directory.path)/pack", a: a, b: b)
+    }
+
     @Test func batchedBlocksLandInPlaceAcrossFiles() throws {
         let directory = TemporaryDirectory()
-        let a = pseudoRandomBytes(count: 20_000, seed: 12)
-        let b = pseudoRandomBytes(count: 30_000, seed: 13)
-        let content = a + [UInt8](repeating: 0, count: 12_768) + b
-        let info = Self.info(name: "pack", files: [(["a"], 20_000, false), ([".pad", "12768"], 12_768, true),
-                                                   (["sub", "b"], 30_000, false)], content: content)
+        let (a, b, content, info) = Self.paddedPack()
         let storage = TorrentStorage(info: info, location: .download(directory: directory.path))
         let blockLength = 4096
         let starts = Array(stride(from: 0, to: content.count, by: blockLength))
@@ -97,9 +99,7 @@ struct TorrentStorageTests {
         for piece in 0..<info.pieceCount { storage.startWriteback(ofPiece: piece) }
         #expect(storage.verifyAll(threads: 2).isComplete)
         try storage.finish()
-        #expect(try Data(contentsOf: URL(fileURLWithPath: "\(directory.path)/pack/a")) == Data(a))
-        #expect(try Data(contentsOf: URL(fileURLWithPath: "\(directory.path)/pack/sub/b")) == Data(b))
-        #expect(!FileManager.default.fileExists(atPath: "\(directory.path)/pack/.pad"))
+        try expectPack(at: "\(directory.path)/pack", a: a, b: b)
     }
 
     /// A run that cannot be written fails all its blocks, and only those:
@@ -120,6 +120,7 @@ struct TorrentStorageTests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: "\(directory.path)/pack.part/a")).prefix(8192) == Data(a[..<8192]))
     }
 
+    /// On restart the `.part` file is first read (verified), then written.
     @Test func writesAfterReadingAPartFile() throws {
         let directory = TemporaryDirectory()
         let content = pseudoRandomBytes(count: 50_000, seed: 8)

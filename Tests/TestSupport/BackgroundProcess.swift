@@ -45,9 +45,7 @@ public final class BackgroundProcess: @unchecked Sendable {
 
     /// Waits up to `timeout` seconds for the process to end by itself.
     public func waitForExit(timeout: TimeInterval) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning, Date() < deadline { usleep(10_000) }
-        guard !process.isRunning else { return false }
+        guard eventually(timeout: timeout, every: 0.01, { !process.isRunning }) else { return false }
         process.waitUntilExit()
         return true
     }

@@ -64,8 +64,8 @@ public final class HTTPReplyHandler: ChannelInboundHandler {
     /// ends the connection.
     public func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if error is HTTPParserError, !responding {
-            var buffer = context.channel.allocator.buffer(capacity: 80)
-            buffer.writeString("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+            var buffer = context.channel.allocator.buffer(capacity: 120)
+            Self.writeHead(of: .text("", status: 400), version: .http1_1, keepAlive: false, into: &buffer)
             context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
         }
         context.close(promise: nil)
