@@ -44,24 +44,28 @@ seed_index=$((${#pids[@]} - 1))
 wait_ready lt-seed.out
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# `sync` first: the previous run's dirty data must not be written back
+# during this one.
 ours_from_libtorrent() {
-    rm -rf out && mkdir out
-    /usr/bin/time -o time.out -f "%e %M %U %S" "$bin" download t.torrent -o out --peer 127.0.0.1:17901 --exit-on-complete -v 0 >/dev/null
-    read -r secs rss user system < time.out
+    rm -rf out && mkdir out && sync
+    /usr/bin/time -o time.out -f "%e %M %U %S %R" "$bin" download t.torrent -o out --peer 127.0.0.1:17901 --exit-on-complete -v 0 >/dev/null
+    read -r secs rss user system faults < time.out
     cmp -s seed/data.bin out/data.bin || echo "transfer.microtorr_from_libtorrent.error: data differs"
     echo "$secs" >> ours.times; echo "$rss" >> ours.rss; echo "$user $system" | awk '{print $1 + $2}' >> ours.cpu
+    echo "$faults" >> ours.faults
 }
 libtorrent_from_libtorrent() {
-    rm -rf out && mkdir out
-    /usr/bin/time -o time.out -f "%e %M %U %S" /usr/bin/python3 "$tool" leech t.torrent out 127.0.0.1:17901 600 > lt-leech.json
+    rm -rf out && mkdir out && sync
+    /usr/bin/time -o time.out -f "%e %M %U %S %R" /usr/bin/python3 "$tool" leech t.torrent out 127.0.0.1:17901 600 > lt-leech.json
     # Wall time of the whole process, as for our rows (start-up, transfer
     # and flush); its own in-session figure (no start-up, no flush) beside it.
-    read -r secs rss user system < time.out
+    read -r secs rss user system faults < time.out
     cmp -s seed/data.bin out/data.bin || echo "transfer.libtorrent_from_libtorrent.error: data differs"
     echo "$secs" >> lt.times; echo "$rss" >> lt.rss; echo "$user $system" | awk '{print $1 + $2}' >> lt.cpu
+    echo "$faults" >> lt.faults
     /usr/bin/python3 -c 'import json; print(json.load(open("lt-leech.json"))["seconds"])' >> lt.session
 }
-: > ours.times; : > ours.rss; : > ours.cpu; : > lt.times; : > lt.rss; : > lt.cpu; : > lt.session
+: > ours.times; : > ours.rss; : > ours.cpu; : > ours.faults; : > lt.times; : > lt.rss; : > lt.cpu; : > lt.faults; : > lt.session
 for round in $(seq "$ROUNDS"); do
     if [ $((round % 2)) -eq 1 ]; then ours_from_libtorrent; libtorrent_from_libtorrent
     else libtorrent_from_libtorrent; ours_from_libtorrent; fi
@@ -75,6 +79,9 @@ echo "transfer.libtorrent_from_libtorrent.in_session_seconds: $(median < lt.sess
 # seeder, what a leecher spends is what the seeder cannot.
 echo "transfer.microtorr_from_libtorrent.leecher_cpu_seconds: $(median < ours.cpu)"
 echo "transfer.libtorrent_from_libtorrent.leecher_cpu_seconds: $(median < lt.cpu)"
+# Minor page faults: memory taken afresh from the kernel (each costs system time).
+echo "transfer.microtorr_from_libtorrent.leecher_minor_faults: $(median < ours.faults)"
+echo "transfer.libtorrent_from_libtorrent.leecher_minor_faults: $(median < lt.faults)"
 echo "transfer.rounds: $ROUNDS"
 echo "transfer.microtorr_from_libtorrent.each_seconds: $(paste -sd/ ours.times)"
 echo "transfer.libtorrent_from_libtorrent.each_seconds: $(paste -sd/ lt.times)"

@@ -217,10 +217,8 @@ public final class TorrentStorage: Sendable {
     static var canStartWriteback: Bool { syncFileRange != nil }
 
     /// glibc's `sync_file_range`, which Swift's Glibc module does not export.
-    private static let syncFileRange: (@convention(c) (Int32, Int64, Int64, UInt32) -> Int32)? = {
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "sync_file_range") else { return nil }
-        return unsafeBitCast(symbol, to: (@convention(c) (Int32, Int64, Int64, UInt32) -> Int32).self)
-    }()
+    private static let syncFileRange = lookUpCFunction(
+        "sync_file_range", as: (@convention(c) (Int32, Int64, Int64, UInt32) -> Int32).self)
 
     /// Checks every piece on disk on `threads` threads (blocking); returns
     /// which match. Progress counts checked bytes.

@@ -10,4 +10,9 @@ struct MicroTorr: AsyncParsableCommand {
         version: MicroTorrVersion.string,
         subcommands: [CreateCommand.self, InfoCommand.self, TrackerCommand.self, DownloadCommand.self, DemoCommand.self, DaemonCommand.self, CheckConfigCommand.self, CompletionCommand.self]
     )
+
+    static func main() async {
+        MallocTuning.keepFreedMemory()
+        await main(nil)
+    }
 }

@@ -93,3 +93,15 @@ struct FastRandomTests {
         #expect(counts.allSatisfy { $0 > 9_500 && $0 < 10_500 }, "\(counts)")
     }
 }
+
+@Suite("C functions looked up at run time")
+struct CFunctionTests {
+    /// The daemon's memory tuning and early writeback are silently skipped
+    /// when the lookup fails: on glibc both must be found, and called.
+    @Test func findsGlibcExtensionsAndNothingElse() throws {
+        let mallopt = try #require(lookUpCFunction("mallopt", as: (@convention(c) (Int32, Int32) -> Int32).self))
+        #expect(mallopt(-1, 256 << 20) == 1)  // M_TRIM_THRESHOLD: 1 means accepted
+        #expect(lookUpCFunction("sync_file_range", as: (@convention(c) (Int32, Int64, Int64, UInt32) -> Int32).self) != nil)
+        #expect(lookUpCFunction("no_such_function_in_libc", as: (@convention(c) () -> Void).self) == nil)
+    }
+}
