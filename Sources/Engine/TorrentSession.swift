@@ -441,10 +441,12 @@ public final class TorrentSession: @unchecked Sendable {
               !storagePause.isPaused(now: clock()) else { return }
         let depth = pipelineDepth(peer)
         let wanted = depth - peer.inFlight.count
-        // While at least half the pipeline is in flight, requests leave in
-        // batches (a quarter of it, at most 16): a sender woken for every
-        // one or two requests spends more of its CPU per byte sent.
-        guard wanted >= min(16, max(1, depth / 4)) || peer.inFlight.count * 2 < depth else { return }
+        // Requests leave in batches (once a quarter of the pipeline, at most
+        // 16, is free): a sender woken for every one or two requests spends
+        // more of its CPU per byte sent. No stall: a refusal means requests
+        // are in flight, and each ends in `accept`, a choke, a timeout or a
+        // disconnect, all of which fill again.
+        guard wanted >= min(16, max(1, depth / 4)) else { return }
         // Under a download limit, a request is sent only with the budget
         // for its block: the peer then sends at the limited rate.
         let limited = downloadLimits.contains { !$0.isUnlimited }

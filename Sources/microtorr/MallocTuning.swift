@@ -6,14 +6,16 @@ import Metainfo
 /// time, so a 1 GiB download took 13 000–86 000 page faults and up to half
 /// a second of system time for memory it had a moment before. Keeping freed
 /// memory (up to the process's own high-water mark) brings that to ~5 500
-/// faults; peak RSS is unchanged, since the peak is what is kept.
+/// faults; peak RSS is unchanged, since the peak is what is kept. The
+/// threshold (32 MiB free at an arena's top) is far above that churn yet
+/// still lets a long-running daemon give a real spike back.
 enum MallocTuning {
     private static let mTrimThreshold: Int32 = -1  // malloc.h's M_TRIM_THRESHOLD
     private static let mMmapThreshold: Int32 = -3  // M_MMAP_THRESHOLD
 
     static func keepFreedMemory() {
         guard let mallopt = lookUpCFunction("mallopt", as: (@convention(c) (Int32, Int32) -> Int32).self) else { return }
-        _ = mallopt(mTrimThreshold, 256 << 20)
+        _ = mallopt(mTrimThreshold, 32 << 20)
         // Setting one threshold freezes the other at 128 KiB: raised so a
         // piece-sized buffer comes from the heap and is reused instead of
         // being mapped and unmapped (and faulted in) each time.
