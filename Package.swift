@@ -132,7 +132,10 @@ let package = Package(
         ),
         .testTarget(
             name: "EngineTests",
-            dependencies: ["Engine", "PeerWire", "Metainfo", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: [
+                "Engine", "PeerWire", "Metainfo", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
         ),
         .testTarget(name: "MicroTorrCLITests", dependencies: ["Bencode", "Metainfo", "TestSupport"]),
     ]

@@ -52,6 +52,7 @@ run_wrk() { # name url extra-args...
     rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
     p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
     errors=$(echo "$out" | awk '/Non-2xx|Socket errors/ {print}' | tr '\n' ' ')
+    echo "$rps" > "$work/$name.rps"
     echo "tracker.$name.requests_per_s: $rps"
     echo "tracker.$name.p99: $p99"
     [ -z "$errors" ] || echo "tracker.$name.errors: $errors"
@@ -69,7 +70,10 @@ if [ -n "${BASELINE:-}" ]; then
     "$BASELINE" tracker --listen 127.0.0.1:17704 -v 0 >/dev/null 2>&1 &
     pids+=($!)
 fi
-sleep 2
+# Ready when each port accepts (bounded: 20 s).
+for port in 17701 17702 17703 ${BASELINE:+17704}; do
+    for _ in $(seq 200); do (echo > "/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+done
 
 run_wrk opentracker.close http://127.0.0.1:17701 -H "Connection: close"
 run_wrk microtorr.close http://127.0.0.1:17702 -H "Connection: close"
@@ -79,6 +83,12 @@ run_wrk opentracker.keepalive http://127.0.0.1:17701
 run_wrk microtorr.keepalive http://127.0.0.1:17702
 [ -z "${BASELINE:-}" ] || run_wrk baseline.keepalive http://127.0.0.1:17704
 run_wrk microtorr_1thread.keepalive http://127.0.0.1:17703
+
+ratio() { awk -v a="$(cat "$work/$1.rps")" -v b="$(cat "$work/$2.rps")" 'BEGIN {printf "%.2f", a / b}'; }
+echo "tracker.microtorr_vs_opentracker.close: $(ratio microtorr.close opentracker.close)"
+echo "tracker.microtorr_1thread_vs_opentracker.close: $(ratio microtorr_1thread.close opentracker.close)"
+echo "tracker.microtorr_vs_opentracker.keepalive: $(ratio microtorr.keepalive opentracker.keepalive)"
+[ -z "${BASELINE:-}" ] || echo "tracker.microtorr_vs_baseline.close: $(ratio microtorr.close baseline.close)"
 
 peers=$(curl -s http://127.0.0.1:17702/metrics | awk '/^microtorr_tracker_peers / {printf "%d", $2}')
 rss=$(awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$mt_pid/status")

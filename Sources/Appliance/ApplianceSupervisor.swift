@@ -117,7 +117,8 @@ public actor ApplianceSupervisor {
     /// takes what is waiting in the share and inbox directories.
     public func start() async throws {
         try makeDirectories(configuration)
-        Self.raiseDescriptorLimit()
+        // Every shared file may be open at once (storage keeps descriptors).
+        DescriptorLimit.raiseToMaximum()
         catalog = ShareCatalog.load(fromDirectory: configuration.stateDirectory)
         applyRates()
         LogLevelControl.shared.level = Self.level(configuration.logging.level)
@@ -1136,15 +1137,6 @@ public actor ApplianceSupervisor {
         case .debug: return .debug
         case .trace: return .trace
         }
-    }
-
-    /// Every shared file may be open at once (storage keeps descriptors):
-    /// take the hard limit instead of the usual 1024.
-    static func raiseDescriptorLimit() {
-        var limit = rlimit()
-        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
-        limit.rlim_cur = limit.rlim_max
-        setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
     }
 
     static func listDirectory(_ path: String) -> [String] {

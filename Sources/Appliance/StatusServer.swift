@@ -1,5 +1,4 @@
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 import TrackerKit
 
@@ -7,40 +6,26 @@ import TrackerKit
 /// `GET /metrics`, answered on the event loop from the board.
 final class StatusServer: Sendable {
     private let channel: any Channel
-    private let idle: IdleConnections
 
     static func start(host: String, port: Int, report: StatusReport,
                       group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> StatusServer {
-        // One loop is plenty for an admin endpoint, and keeps its
-        // connections where their idle sweep runs.
-        let loop = group.next()
-        let idle = IdleConnections(loop: loop, timeoutSeconds: 30)
-        do {
-            let channel = try await ServerBootstrap(group: loop)
-                .serverChannelOption(.backlog, value: 64)
-                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                .childChannelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHTTPReplyHandlers(idle: idle) { target, _ in report.reply(target: target) }
-                    }
-                }
-                .bind(host: host, port: port).get()
-            return StatusServer(channel: channel, idle: idle)
-        } catch {
-            idle.cancel()
-            throw error
-        }
+        // One loop is plenty for an admin endpoint; a few dozen
+        // connections are plenty too (a flood evicts the idlest).
+        let channel = try await HTTPReplyServer.bind(
+            on: group.next(), host: host, port: port,
+            limits: HTTPReplyServer.Limits(backlog: 64, idleTimeoutSeconds: 30, maxOpen: 64)
+        ) { target, _ in report.reply(target: target) }
+        return StatusServer(channel: channel)
     }
 
-    private init(channel: any Channel, idle: IdleConnections) {
+    private init(channel: any Channel) {
         self.channel = channel
-        self.idle = idle
     }
 
     var address: String { channel.localAddress?.hostPort ?? "?" }
 
+    /// Closing the socket also closes its open connections.
     func close() async {
         try? await channel.close()
-        idle.cancel()
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Logging
 import NIOCore
 import NIOPosix
+import Metainfo
 import TrackerKit
 
 /// `microtorr tracker`: the HTTP tracker (announce, scrape, metrics).
@@ -30,7 +31,7 @@ struct TrackerCommand: AsyncParsableCommand {
     var maxSwarms = 100_000
 
     @Option(name: .customLong("max-connections"),
-            help: "Most connections held at once; past it the oldest is closed (bounds descriptors under a flood).")
+            help: "Most connections held at once; past it the least recently active is closed (bounds descriptors under a flood).")
     var maxConnections = 4096
 
     @Option(name: .customLong("threads"), help: "Event loop threads (default: all cores).")
@@ -54,7 +55,16 @@ struct TrackerCommand: AsyncParsableCommand {
         configuration.whitelistDirectory = whitelist
         configuration.limits.maxPeersPerSwarm = maxPeersPerSwarm
         configuration.limits.maxSwarms = maxSwarms
-        configuration.maxConnections = maxConnections
+        // The cap must bind before the kernel's descriptor limit does
+        // (a margin for the listeners, logs and whitelist reads).
+        let descriptors = DescriptorLimit.raiseToMaximum() ?? 1024
+        configuration.maxConnections = min(maxConnections, max(1, descriptors - 64))
+        if configuration.maxConnections < maxConnections {
+            logger.warning("--max-connections lowered to fit the open-file limit", metadata: [
+                "event": "tracker.connections_lowered", "max_connections": .stringConvertible(configuration.maxConnections),
+                "open_file_limit": .stringConvertible(descriptors),
+            ])
+        }
         let server: TrackerServer
         do {
             let group = threads == System.coreCount ? MultiThreadedEventLoopGroup.singleton : MultiThreadedEventLoopGroup(numberOfThreads: threads)

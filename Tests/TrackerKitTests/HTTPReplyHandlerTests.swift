@@ -6,16 +6,22 @@ import Testing
 /// The reply framing written without NIO's response encoder, and the idle
 /// sweep that replaced a timer per connection, on a channel whose clock the
 /// test drives.
-@Suite("HTTP replies and idle connections")
+@Suite("HTTP replies, idle and capped connections")
 struct HTTPReplyHandlerTests {
-    private static func connectedChannel(idleSeconds: Int = 30) throws -> (EmbeddedChannel, IdleConnections) {
-        let channel = EmbeddedChannel()
-        let idle = IdleConnections(loop: channel.embeddedEventLoop, timeoutSeconds: idleSeconds)
-        try channel.pipeline.syncOperations.addHTTPReplyHandlers(idle: idle) { target, _ in
+    private static func connectedChannel(idleSeconds: Int = 30) throws -> (EmbeddedChannel, HTTPConnections) {
+        let loop = EmbeddedEventLoop()
+        let connections = HTTPConnections(loop: loop, timeoutSeconds: idleSeconds)
+        return (try connectedChannel(to: connections, on: loop), connections)
+    }
+
+    /// A connection served by `connections`, on its loop.
+    private static func connectedChannel(to connections: HTTPConnections, on loop: EmbeddedEventLoop) throws -> EmbeddedChannel {
+        let channel = EmbeddedChannel(loop: loop)
+        try channel.pipeline.syncOperations.addHTTPReplyHandlers(connections: connections) { target, _ in
             target == "/missing" ? .text("no\n", status: 404) : .text("hello")
         }
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 6881)).wait()
-        return (channel, idle)
+        return channel
     }
 
     private static func exchange(_ channel: EmbeddedChannel, _ request: String) throws -> String {
@@ -109,4 +115,57 @@ struct HTTPReplyHandlerTests {
         #expect(!channel.isActive)
         #expect(sweep.count == 0)
     }
+
+    /// Past the cap, a newcomer closes the least recently active
+    /// connection: a flood of idle ones cannot hold more descriptors, and a
+    /// client that keeps asking keeps its connection.
+    @Test func theCapClosesTheLeastRecentlyActiveConnection() throws {
+        let loop = EmbeddedEventLoop()
+        let connections = HTTPConnections(loop: loop, timeoutSeconds: 1, maxOpen: 2)
+        let talking = try Self.connectedChannel(to: connections, on: loop)
+        let silent = try Self.connectedChannel(to: connections, on: loop)
+        loop.advanceTime(by: .milliseconds(300))  // one sweep: activity is now newer than both arrivals
+        #expect(try Self.exchange(talking, "GET / HTTP/1.1\r\nHost: t\r\n\r\n").hasPrefix("HTTP/1.1 200 OK"))
+        let newcomer = try Self.connectedChannel(to: connections, on: loop)
+        loop.run()
+        #expect(!silent.isActive, "the silent connection was kept past the cap")
+        #expect(talking.isActive && newcomer.isActive)
+        #expect(connections.count == 2)
+        loop.advanceTime(by: .milliseconds(250))  // another sweep; the talker asks again
+        #expect(try Self.exchange(talking, "GET / HTTP/1.1\r\nHost: t\r\n\r\n").hasPrefix("HTTP/1.1 200 OK"))
+        let another = try Self.connectedChannel(to: connections, on: loop)
+        loop.run()
+        // Of the two left, the newcomer has been silent since the sweep before.
+        #expect(!newcomer.isActive && talking.isActive && another.isActive)
+        #expect(connections.count == 2)
+    }
+
+    /// After a `Connection: close` reply, a request pipelined behind it gets
+    /// nothing (it used to get a 400, as the decoder calls it malformed)
+    /// while the reply is still being sent (as when the socket's buffer is full).
+    @Test func nothingIsAnsweredAfterAClosingReply() throws {
+        let loop = EmbeddedEventLoop()
+        let channel = EmbeddedChannel(loop: loop)
+        let held = HeldWrites()
+        try channel.pipeline.syncOperations.addHandler(held)
+        try channel.pipeline.syncOperations.addHTTPReplyHandlers(connections: HTTPConnections(loop: loop, timeoutSeconds: 30)) { target, _ in
+            target == "/missing" ? .text("no\n", status: 404) : .text("hello")
+        }
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 6881)).wait()
+        try channel.writeInbound(ByteBuffer(string: "GET / HTTP/1.1\r\nConnection: close\r\n\r\nGET /missing HTTP/1.1\r\n\r\n"))
+        #expect(held.writes.count == 1, "a request behind a closing reply was answered: \(held.writes.map { String(buffer: $0) })")
+        #expect(held.writes.first.map { String(buffer: $0) }?.hasPrefix("HTTP/1.1 200 OK") == true)
+    }
+}
+
+/// Keeps every write unfinished, as a socket whose buffer is full would.
+private final class HeldWrites: ChannelOutboundHandler {
+    typealias OutboundIn = ByteBuffer
+    private(set) var writes: [ByteBuffer] = []
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        writes.append(unwrapOutboundIn(data))
+    }
+
+    func flush(context: ChannelHandlerContext) {}
 }

@@ -124,7 +124,7 @@ _microtorr_tracker() {
         '--whitelist[Track only the torrents whose .mtorrent/.torrent is in this directory.]:whitelist:_files -/'
         '--max-peers-per-swarm[Most peers listed per torrent.]:max-peers-per-swarm:'
         '--max-swarms[Most torrents tracked at once.]:max-swarms:'
-        '--max-connections[Most connections held at once; past it the oldest is closed (bounds descriptors under a flood).]:max-connections:'
+        '--max-connections[Most connections held at once; past it the least recently active is closed (bounds descriptors under a flood).]:max-connections:'
         '--threads[Event loop threads (default\: all cores).]:threads:'
         '(-v --verbosity)'{-v,--verbosity}'[Verbosity\: 0 quiet, 1 info, 2 debug, 3 trace.]:verbosity:'
         '--log-format[Log line format\: text or json (default\: text on a terminal, json otherwise).]:log-format:{__microtorr_complete "${___log_format[@]}"}'

@@ -16,38 +16,42 @@ public final class HTTPReplyHandler: ChannelInboundHandler {
     public typealias Responder = @Sendable (_ target: String, _ source: IPAddress?) -> HTTPReply
 
     private let responder: Responder
-    private let idle: IdleConnections
+    private let connections: HTTPConnections
     private var head: HTTPRequestHead?
     private var responding = false
+    /// A reply said `Connection: close`: nothing more is answered, not even
+    /// the 400 for what came behind it (NIO's decoder, after a closing
+    /// request, reports any further bytes as malformed).
+    private var closing = false
     private var channel: (any Channel)?
     /// The idle sweep's count when this connection last made progress.
     private(set) var lastActiveTick = 0
 
-    public init(idle: IdleConnections, responder: @escaping Responder) {
-        self.idle = idle
+    public init(connections: HTTPConnections, responder: @escaping Responder) {
+        self.connections = connections
         self.responder = responder
     }
 
     public func channelActive(context: ChannelHandlerContext) {
         channel = context.channel
-        lastActiveTick = idle.tick
-        idle.add(self)
+        lastActiveTick = connections.tick
+        connections.add(self)
         context.fireChannelActive()
     }
 
     public func channelInactive(context: ChannelHandlerContext) {
-        idle.remove(self)
+        connections.remove(self)
         channel = nil
         context.fireChannelInactive()
     }
 
-    /// Called by the idle sweep.
-    func closeIdle() {
+    /// Called by `HTTPConnections` (idle, evicted, or the server stopping).
+    func close() {
         channel?.close(promise: nil)
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        lastActiveTick = idle.tick
+        lastActiveTick = connections.tick
         switch unwrapInboundIn(data) {
         case .head(let head):
             self.head = head
@@ -60,10 +64,10 @@ public final class HTTPReplyHandler: ChannelInboundHandler {
         }
     }
 
-    /// Malformed HTTP gets a 400 (unless a reply is under way); any error
-    /// ends the connection.
+    /// Malformed HTTP gets a 400 (unless a reply is under way or said it
+    /// was the last); any error ends the connection.
     public func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if error is HTTPParserError, !responding {
+        if error is HTTPParserError, !responding, !closing {
             var buffer = context.channel.allocator.buffer(capacity: 120)
             Self.writeHead(of: .text("", status: 400), version: .http1_1, keepAlive: false, into: &buffer)
             context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
@@ -88,6 +92,7 @@ public final class HTTPReplyHandler: ChannelInboundHandler {
         if keepAlive {
             context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
         } else {
+            closing = true
             let channel = context.channel
             context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }
         }
@@ -111,9 +116,9 @@ public final class HTTPReplyHandler: ChannelInboundHandler {
 
 extension ChannelPipeline.SynchronousOperations {
     /// An HTTP/1.1 request decoder and a `HTTPReplyHandler` after it.
-    public func addHTTPReplyHandlers(idle: IdleConnections, responder: @escaping HTTPReplyHandler.Responder) throws {
+    public func addHTTPReplyHandlers(connections: HTTPConnections, responder: @escaping HTTPReplyHandler.Responder) throws {
         try addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
-        try addHandler(HTTPReplyHandler(idle: idle, responder: responder))
+        try addHandler(HTTPReplyHandler(connections: connections, responder: responder))
     }
 }
 

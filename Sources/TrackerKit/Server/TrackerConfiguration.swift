@@ -9,8 +9,8 @@ public struct TrackerConfiguration: Sendable {
     public var whitelistDirectory: String?
     /// A connection that sends nothing for this long is closed.
     public var idleTimeoutSeconds = 30
-    /// Connections held at once; past it the oldest is closed (announces
-    /// are short: an old connection is an idle one).
+    /// Connections held at once (shared out among the event loops); past
+    /// it a newcomer closes the least recently active one.
     public var maxConnections = 4096
     /// Longest accepted request target (path and query).
     public var maxRequestTargetLength = 4096

@@ -1,10 +1,6 @@
 import Dispatch
-#if canImport(Glibc)
-import Glibc
-#endif
 import Logging
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 
 /// The HTTP tracker: a SwiftNIO HTTP/1.1 server in front of a
@@ -15,7 +11,6 @@ public final class TrackerServer: Sendable {
     private let group: any EventLoopGroup
     private let logger: Logger
     private let channels: [any Channel]
-    private let sweeps: [IdleConnections]
     private let expiryTask: RepeatedTask
     private let whitelistTask: RepeatedTask?
 
@@ -40,46 +35,29 @@ public final class TrackerServer: Sendable {
             .bind(host: host, port: port).get()
         var boundPort = probe.localAddress?.port ?? port
         try await probe.close()
-        let limiter = ConnectionLimiter(
-            maxOpen: configuration.maxConnections, maxUnproven: configuration.maxConnections, logger: logger)
+        let loops = Array(group.makeIterator())
+        // The connection cap is shared out among the loops' sockets.
+        let limits = HTTPReplyServer.Limits(
+            backlog: 1024, idleTimeoutSeconds: configuration.idleTimeoutSeconds,
+            maxOpen: max(1, configuration.maxConnections / loops.count))
         var channels: [any Channel] = []
-        var sweeps: [IdleConnections] = []
         do {
-            for loop in group.makeIterator() {
-                // An idle keep-alive connection is closed: it would
-                // otherwise hold a descriptor forever.
-                let idle = IdleConnections(loop: loop, timeoutSeconds: configuration.idleTimeoutSeconds)
-                sweeps.append(idle)
-                // (No child options: TCP_NODELAY, the one wanted, is
-                // inherited from the listening socket, where NIO sets it,
-                // and an empty option list spares every connection a
-                // setsockopt and a future chain.)
-                let channel = try await ServerBootstrap(group: loop)
-                    .serverChannelOption(.backlog, value: 1024)
-                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                    .serverChannelOption(ChannelOptions.Types.SocketOption(level: .socket, name: NIOBSDSocket.Option(rawValue: SO_REUSEPORT)), value: 1)
-                    .serverChannelOption(.maxMessagesPerRead, value: 16)
-                    .childChannelInitializer { channel in
-                        channel.eventLoop.makeCompletedFuture {
-                            try channel.pipeline.syncOperations.addHandler(limiter.makeHandler())
-                            try channel.pipeline.syncOperations.addHTTPReplyHandlers(idle: idle) { service.handle(target: $0, source: $1) }
-                        }
-                    }
-                    .bind(host: host, port: boundPort).get()
+            for loop in loops {
+                let channel = try await HTTPReplyServer.bind(
+                    on: loop, host: host, port: boundPort, sharingPort: true, limits: limits, logger: logger
+                ) { service.handle(target: $0, source: $1) }
                 boundPort = channel.localAddress?.port ?? boundPort
                 channels.append(channel)
             }
         } catch {
             for channel in channels { try? await channel.close() }
-            for idle in sweeps { idle.cancel() }
             throw error
         }
-        return TrackerServer(service: service, group: group, logger: logger, channels: channels, sweeps: sweeps)
+        return TrackerServer(service: service, group: group, logger: logger, channels: channels)
     }
 
-    private init(service: TrackerService, group: any EventLoopGroup, logger: Logger, channels: [any Channel], sweeps: [IdleConnections]) {
+    private init(service: TrackerService, group: any EventLoopGroup, logger: Logger, channels: [any Channel]) {
         self.service = service
-        self.sweeps = sweeps
         self.group = group
         self.logger = logger
         self.channels = channels
@@ -110,7 +88,6 @@ public final class TrackerServer: Sendable {
         expiryTask.cancel()
         whitelistTask?.cancel()
         for channel in channels { try? await channel.close() }
-        for idle in sweeps { idle.cancel() }
         logger.info("tracker stopped", metadata: ["event": "tracker.stopped"])
     }
 }

@@ -3,11 +3,10 @@ import Metainfo
 import NIOCore
 import Synchronization
 
-/// Bounds the connections one server holds, so a flood of connections
+/// Bounds the peer connections a listener holds, so a flood of connections
 /// cannot exhaust descriptors or memory and still cannot lock out real
-/// clients. Connections start *unproven* (no handshake yet, or for a
-/// tracker: any connection, each is short-lived); when `maxUnproven` are
-/// unproven or `maxOpen` are open, a newcomer closes the oldest unproven
+/// peers. Connections start *unproven* (no handshake yet); when
+/// `maxUnproven` are unproven or `maxOpen` are open, a newcomer closes the oldest unproven
 /// one, because a real client proves itself within milliseconds while
 /// flood connections sit idle. Only when all `maxOpen` are proven is the
 /// newcomer closed instead. (Counts are of admitted connections: a closed
@@ -17,6 +16,7 @@ public final class ConnectionLimiter: Sendable {
     public let maxOpen: Int
     public let maxUnproven: Int
     private let logger: Logger
+    private let clock: @Sendable () -> Double
     private let state = Mutex(State())
 
     private struct State {
@@ -59,10 +59,12 @@ public final class ConnectionLimiter: Sendable {
         public init() {}
     }
 
-    public init(maxOpen: Int, maxUnproven: Int, logger: Logger) {
+    /// `clock` is read only when a connection was closed to make room.
+    public init(maxOpen: Int, maxUnproven: Int, logger: Logger, clock: @escaping @Sendable () -> Double = MonotonicClock.seconds) {
         self.maxOpen = max(1, maxOpen)
         self.maxUnproven = max(1, min(maxUnproven, maxOpen))
         self.logger = logger
+        self.clock = clock
     }
 
     /// Connections open now (for tests and metrics).
@@ -79,18 +81,18 @@ public final class ConnectionLimiter: Sendable {
 
     /// Nil when the connection must be closed now; otherwise its ID, and
     /// an older unproven connection to close to make room.
-    fileprivate func admit(_ channel: any Channel, now: Double) -> (id: Int, evicted: (any Channel)?)? {
+    fileprivate func admit(_ channel: any Channel) -> (id: Int, evicted: (any Channel)?)? {
         let (admitted, report) = state.withLock { state -> ((id: Int, evicted: (any Channel)?)?, Int?) in
             var evicted: (any Channel)?
             if state.open >= maxOpen || state.unproven.count >= maxUnproven {
                 guard let oldest = state.removeOldestUnproven() else {
                     state.shed += 1
-                    return (nil, Self.takeReport(&state, now: now))
+                    return (nil, takeReport(&state))
                 }
                 evicted = oldest
                 state.shed += 1
             }
-            return ((state.add(channel), evicted), Self.takeReport(&state, now: now))
+            return ((state.add(channel), evicted), takeReport(&state))
         }
         if let report {
             logger.warning("connection cap reached; closing the oldest unproven or new connections", metadata: [
@@ -102,8 +104,10 @@ public final class ConnectionLimiter: Sendable {
     }
 
     /// At most one warning per 10 s, with the count since the last one.
-    private static func takeReport(_ state: inout State, now: Double) -> Int? {
-        guard state.shed > 0, now - state.lastReport >= 10 else { return nil }
+    private func takeReport(_ state: inout State) -> Int? {
+        guard state.shed > 0 else { return nil }
+        let now = clock()
+        guard now - state.lastReport >= 10 else { return nil }
         defer { state.shed = 0 }
         state.lastReport = now
         return state.shed
@@ -139,7 +143,7 @@ private final class Handler: ChannelDuplexHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        guard let admitted = limiter.admit(context.channel, now: MonotonicClock.seconds()) else {
+        guard let admitted = limiter.admit(context.channel) else {
             context.close(promise: nil)
             return
         }
