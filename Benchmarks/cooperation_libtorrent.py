@@ -13,6 +13,7 @@ import libtorrent as lt
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "Interop"))
 from libtorrent_tool import _peer_session as session  # noqa: E402  (the tests' loopback-only settings)
+from harness import wait_for  # noqa: E402
 
 
 def main():
@@ -34,8 +35,8 @@ def main():
         handle.replace_trackers([])
         sessions.append(ses)
         handles.append(handle)
-    while not handles[0].status().is_seeding:
-        time.sleep(0.05)
+    if not wait_for(lambda: handles[0].status().is_seeding, 120, 0.05):
+        sys.exit("the libtorrent seeder did not finish checking its data in 120 s")
     ports = [ses.listen_port() for ses in sessions]
     start = time.time()
     done = {}

@@ -44,23 +44,24 @@ seed_index=$((${#pids[@]} - 1))
 wait_ready lt-seed.out
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-# `sync` first: the previous run's dirty data must not be written back
-# during this one.
+# An empty output folder, and `sync` first: the previous run's dirty data
+# must not be written back during this one.
+fresh_out() { rm -rf out && mkdir out && sync; }
 ours_from_libtorrent() {
-    rm -rf out && mkdir out && sync
+    fresh_out
     /usr/bin/time -o time.out -f "%e %M %U %S %R" "$bin" download t.torrent -o out --peer 127.0.0.1:17901 --exit-on-complete -v 0 >/dev/null
     read -r secs rss user system faults < time.out
-    cmp -s seed/data.bin out/data.bin || echo "transfer.microtorr_from_libtorrent.error: data differs"
+    if ! cmp -s seed/data.bin out/data.bin; then echo "transfer.microtorr_from_libtorrent.error: data differs"; return; fi
     echo "$secs" >> ours.times; echo "$rss" >> ours.rss; echo "$user $system" | awk '{print $1 + $2}' >> ours.cpu
     echo "$faults" >> ours.faults
 }
 libtorrent_from_libtorrent() {
-    rm -rf out && mkdir out && sync
+    fresh_out
     /usr/bin/time -o time.out -f "%e %M %U %S %R" /usr/bin/python3 "$tool" leech t.torrent out 127.0.0.1:17901 600 > lt-leech.json
     # Wall time of the whole process, as for our rows (start-up, transfer
     # and flush); its own in-session figure (no start-up, no flush) beside it.
     read -r secs rss user system faults < time.out
-    cmp -s seed/data.bin out/data.bin || echo "transfer.libtorrent_from_libtorrent.error: data differs"
+    if ! cmp -s seed/data.bin out/data.bin; then echo "transfer.libtorrent_from_libtorrent.error: data differs"; return; fi
     echo "$secs" >> lt.times; echo "$rss" >> lt.rss; echo "$user $system" | awk '{print $1 + $2}' >> lt.cpu
     echo "$faults" >> lt.faults
     /usr/bin/python3 -c 'import json; print(json.load(open("lt-leech.json"))["seconds"])' >> lt.session
@@ -89,7 +90,7 @@ echo "transfer.microtorr_vs_libtorrent_speed: $(awk -v a="$ours" -v b="$lt" 'BEG
 
 # aria2c: time until its control file is gone (every piece verified and
 # written); it lingers ~2 s after that to announce `stopped`.
-rm -rf out && mkdir out
+fresh_out
 start=$(date +%s.%N)
 /usr/bin/time -o time.out -f "%e %M" aria2c --seed-time=0 --file-allocation=none --bt-enable-lpd=false --enable-dht=false \
     --enable-peer-exchange=false --listen-port=17950 --dir=out --quiet=true t.torrent >/dev/null 2>&1 &
@@ -114,7 +115,7 @@ kill -9 "${pids[$seed_index]}" 2>/dev/null || true
 seed_pid=$!
 pids+=($seed_pid)
 for _ in $(seq 600); do (echo > /dev/tcp/127.0.0.1/17902) 2>/dev/null && break; sleep 0.1; done
-rm -rf out && mkdir out
+fresh_out
 /usr/bin/time -o time.out -f "%e %M" "$bin" download t.torrent -o out --peer 127.0.0.1:17902 --exit-on-complete -v 0 >/dev/null
 read -r secs rss < time.out
 cmp -s seed/data.bin out/data.bin || echo "transfer.microtorr_from_microtorr.error: data differs"

@@ -504,7 +504,7 @@ public actor ApplianceSupervisor {
         let url = announceURL()
         guard metainfo.trackerTiers != [[url]] else { return metainfo }
         let moved = metainfo.announcing(to: url)
-        writeInBackground([PendingWrite(bytes: moved.encoded(), path: path)])
+        writeInBackground([PendingWrite(bytes: moved.encoded(), path: path)], failureEvent: "share.write_failed")
         return moved
     }
 
@@ -516,7 +516,7 @@ public actor ApplianceSupervisor {
     /// Writes off the actor, without waiting, after any background write
     /// before it; failures are logged with `event`.
     @discardableResult
-    private func writeInBackground(_ writes: [PendingWrite], failureEvent: String = "file.write_failed") -> Task<Void, Never> {
+    private func writeInBackground(_ writes: [PendingWrite], failureEvent: String) -> Task<Void, Never> {
         let previous = lastWrite
         let logger = self.logger
         let write = Task.detached {
@@ -774,7 +774,7 @@ public actor ApplianceSupervisor {
     private func refuse(_ path: String, reason: String) {
         logger.warning("inbox file refused", metadata: ["event": "inbox.failed", "path": .string(path), "error": .string(reason)])
         if let moved = moveInboxFile(path, to: ".failed") {
-            writeInBackground([PendingWrite(bytes: Array((reason + "\n").utf8), path: moved + ".error")])
+            writeInBackground([PendingWrite(bytes: Array((reason + "\n").utf8), path: moved + ".error")], failureEvent: "inbox.write_failed")
         }
     }
 
@@ -1021,7 +1021,7 @@ public actor ApplianceSupervisor {
             writes.append(PendingWrite(bytes: metainfo.encoded(), path: torrentPath(name)))
             if moved { Task { await tracked.setTrackers([[announceURL]]) } }
         }
-        writeInBackground(writes)
+        writeInBackground(writes, failureEvent: "share.write_failed")
     }
 
     /// A share from a directory no longer shared: stopped, its `.mtorrent`
@@ -1099,7 +1099,7 @@ public actor ApplianceSupervisor {
             do throws(FileIOError) {
                 try FileIO.makeDirectories(atPath: directory)
             } catch {
-                throw ApplianceError("cannot create directory \(error)")
+                throw ApplianceError("\(error)")  // "PATH: cannot create directory: REASON"
             }
         }
     }

@@ -1,25 +1,36 @@
 import Appliance
 import Foundation
+import Synchronization
 import TestSupport
 import Testing
 
 @Suite("Directory watcher")
 struct DirectoryWatcherTests {
-    /// Waits up to `seconds` for an event about `path`.
-    private static func event(about path: String, in watcher: DirectoryWatcher, seconds: Double = 5) async -> FileEvent? {
-        await withTaskGroup(of: FileEvent?.self) { group in
-            group.addTask {
-                for await event in watcher.events where event.path == path { return event }
-                return nil
+    /// Every event of a watcher, collected by one reader for the test to poll.
+    private final class Collected: Sendable {
+        private let events = Mutex<[FileEvent]>([])
+        private let reader = Mutex<Task<Void, Never>?>(nil)
+
+        init(_ watcher: DirectoryWatcher) {
+            let task = Task { [weak self] in
+                for await event in watcher.events { self?.events.withLock { $0.append(event) } }
             }
-            group.addTask {
-                try? await Task.sleep(for: .seconds(seconds))
-                return nil
-            }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first
+            reader.withLock { $0 = task }
         }
+
+        deinit { reader.withLock { $0?.cancel() } }
+
+        func saw(_ path: String, _ kind: FileEvent.Kind? = nil) -> Bool {
+            events.withLock { $0.contains { $0.path == path && (kind == nil || $0.kind == kind) } }
+        }
+
+        func paths(under prefix: String) -> [String] {
+            events.withLock { $0.map(\.path).filter { $0.hasPrefix(prefix) } }
+        }
+    }
+
+    private static func write(_ path: String) {
+        FileManager.default.createFile(atPath: path, contents: Data([1, 2, 3]))
     }
 
     /// "Copy to a temporary name, rename into place" is how folders are
@@ -29,16 +40,57 @@ struct DirectoryWatcherTests {
         let directory = TemporaryDirectory()
         let watcher = try DirectoryWatcher(onProblem: { _ in })
         defer { watcher.close() }
+        let events = Collected(watcher)
         try FileManager.default.createDirectory(atPath: "\(directory.path)/drop.tmp/inner", withIntermediateDirectories: true)
         watcher.watch(directory.path, recursive: true)
         #expect(rename("\(directory.path)/drop.tmp", "\(directory.path)/drop") == 0)
-        #expect(await Self.event(about: "\(directory.path)/drop", in: watcher)?.kind == .appeared)
-        // Let the rest of the rename's events ("moved self") be handled.
-        try await Task.sleep(for: .milliseconds(300))
+        #expect(await eventually(timeout: 5, every: 0.02) { events.saw("\(directory.path)/drop", .appeared) })
         for file in ["drop/top.bin", "drop/inner/deep.bin"] {
-            FileManager.default.createFile(atPath: "\(directory.path)/\(file)", contents: Data([1, 2, 3]))
-            let seen = await Self.event(about: "\(directory.path)/\(file)", in: watcher)
-            #expect(seen != nil, "no event for \(file) written after its folder was renamed")
+            Self.write("\(directory.path)/\(file)")
+            #expect(await eventually(timeout: 5, every: 0.02) { events.saw("\(directory.path)/\(file)") },
+                    "no event for \(file) written after its folder was renamed")
         }
+    }
+
+    /// A folder moved out of the tree takes its watches along in the
+    /// kernel: they must go, or writes at its new place would be reported
+    /// under its old path inside the share.
+    @Test func aFolderMovedOutOfTheTreeIsNoLongerWatched() async throws {
+        let directory = TemporaryDirectory()
+        let tree = "\(directory.path)/tree", outside = "\(directory.path)/outside"
+        try FileManager.default.createDirectory(atPath: "\(tree)/album/disc", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
+        let watcher = try DirectoryWatcher(onProblem: { _ in })
+        defer { watcher.close() }
+        let events = Collected(watcher)
+        watcher.watch(tree, recursive: true)
+        #expect(rename("\(tree)/album", "\(outside)/album") == 0)
+        #expect(await eventually(timeout: 5, every: 0.02) { events.saw("\(tree)/album", .disappeared) })
+        Self.write("\(outside)/album/a.bin")
+        Self.write("\(outside)/album/disc/b.bin")
+        // Events come in order: once the marker's is in, theirs would be too.
+        Self.write("\(tree)/marker.bin")
+        #expect(await eventually(timeout: 5, every: 0.02) { events.saw("\(tree)/marker.bin") })
+        #expect(events.paths(under: "\(tree)/album/").isEmpty, "\(events.paths(under: "\(tree)/album/"))")
+    }
+
+    /// The watched root itself moved away (or deleted and made again):
+    /// writes at its new place are not reported under the old path.
+    @Test func aWatchedRootMovedAwayIsNoLongerWatched() async throws {
+        let directory = TemporaryDirectory()
+        let tree = "\(directory.path)/tree", other = "\(directory.path)/other", moved = "\(directory.path)/moved"
+        for folder in ["\(tree)/album", other] { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
+        let watcher = try DirectoryWatcher(onProblem: { _ in })
+        defer { watcher.close() }
+        let events = Collected(watcher)
+        watcher.watch(tree, recursive: true)
+        watcher.watch(other, recursive: false)
+        #expect(rename(tree, moved) == 0)
+        #expect(await eventually(timeout: 5, every: 0.02) { events.saw(tree, .disappeared) })
+        Self.write("\(moved)/a.bin")
+        Self.write("\(moved)/album/b.bin")
+        Self.write("\(other)/marker.bin")
+        #expect(await eventually(timeout: 5, every: 0.02) { events.saw("\(other)/marker.bin") })
+        #expect(events.paths(under: "\(tree)/").isEmpty, "\(events.paths(under: "\(tree)/"))")
     }
 }

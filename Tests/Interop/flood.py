@@ -27,7 +27,7 @@ def main():
     deadline = time.time() + seconds
     while time.time() < deadline:
         round_opened = 0
-        while len(selector.get_map()) < count and round_opened < 25:
+        while len(selector.get_map()) < count and round_opened < 25 and time.time() < deadline:
             round_opened += 1
             sock = socket.socket()
             sock.settimeout(1)

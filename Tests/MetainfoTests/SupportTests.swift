@@ -96,11 +96,11 @@ struct FastRandomTests {
 
 @Suite("C functions looked up at run time")
 struct CFunctionTests {
-    /// The daemon's memory tuning and early writeback are silently skipped
-    /// when the lookup fails: on glibc both must be found, and called.
+    /// The memory tuning and early writeback are silently skipped when the
+    /// lookup fails: on glibc both functions must be found. (Not called:
+    /// mallopt would retune the whole test process.)
     @Test func findsGlibcExtensionsAndNothingElse() throws {
-        let mallopt = try #require(lookUpCFunction("mallopt", as: (@convention(c) (Int32, Int32) -> Int32).self))
-        #expect(mallopt(-1, 256 << 20) == 1)  // M_TRIM_THRESHOLD: 1 means accepted
+        #expect(lookUpCFunction("mallopt", as: (@convention(c) (Int32, Int32) -> Int32).self) != nil)
         #expect(lookUpCFunction("sync_file_range", as: (@convention(c) (Int32, Int64, Int64, UInt32) -> Int32).self) != nil)
         #expect(lookUpCFunction("no_such_function_in_libc", as: (@convention(c) () -> Void).self) == nil)
     }

@@ -144,6 +144,14 @@ final class DaemonFixture {
         try #require(rename(temporary, path) == 0, "cannot move \(temporary) to \(path)")
     }
 
+    /// Why the inbox refused `fileName`: its `.failed/NAME.error` note,
+    /// waited for; nil if it never came.
+    func refusalReason(_ fileName: String, timeout: TimeInterval = 30) -> String? {
+        let note = "\(inbox)/.failed/\(fileName).error"
+        guard Self.waitForFile(note, timeout: timeout) else { return nil }
+        return try? String(contentsOfFile: note, encoding: .utf8)
+    }
+
     static func waitForFile(_ path: String, timeout: TimeInterval = 60) -> Bool {
         eventually(timeout: timeout, every: 0.05) { FileManager.default.fileExists(atPath: path) }
     }

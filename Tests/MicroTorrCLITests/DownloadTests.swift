@@ -57,8 +57,7 @@ struct DownloadTests {
             leechers.append(try BackgroundProcess(ProcessRunner.microtorr,
                 ["download", torrent, "-o", "l\(index)", "--exit-on-complete", "--log-format", "json"], in: directory.path))
         }
-        let deadline = Date().addingTimeInterval(90)
-        while leechers.contains(where: { $0.process.isRunning }), Date() < deadline { usleep(100_000) }
+        _ = eventually(timeout: 90) { !leechers.contains { $0.process.isRunning } }
         for (index, leecher) in leechers.enumerated() {
             let result = leecher.stop()
             #expect(result.status == 0, "leecher \(index): \(leecher.stderr.suffix(2000))")

@@ -82,13 +82,12 @@ struct ExposureTests {
             ["download", torrent, "-o", scratch.path, "--peer", "127.0.0.1:\(a.peerPort)", "--exit-on-complete", "-v", "0"],
             in: scratch.path)
         // Sampled for as long as the flood lasts, the download inside it.
-        let deadline = Date().addingTimeInterval(60)
-        repeat {
+        _ = try eventually(timeout: 60) {
             let now = try Self.usage(of: pid)
             peakDescriptors = max(peakDescriptors, now.descriptors)
             peakKiB = max(peakKiB, now.kib)
-            usleep(100_000)
-        } while (download.process.isRunning || idle.process.isRunning || garbage.process.isRunning) && Date() < deadline
+            return !(download.process.isRunning || idle.process.isRunning || garbage.process.isRunning)
+        }
         #expect(download.waitForExit(timeout: 1), "the download did not finish under the flood")
         #expect(download.process.terminationStatus == 0, "\(download.stderr.suffix(2000))")
         #expect(FileManager.default.contents(atPath: "\(scratch.path)/wanted.bin") == Data(content))
@@ -99,7 +98,9 @@ struct ExposureTests {
         // 128 awaiting a handshake, the real peer's, and connections being
         // closed at that instant (evictions close on their own event loop).
         #expect(peakDescriptors <= baseDescriptors + 128 + 100, "descriptors \(baseDescriptors) → \(peakDescriptors)")
-        #expect(peakKiB <= baseKiB + 48 * 1024, "RSS \(baseKiB) → \(peakKiB) KiB")
+        // Measured +2.3 MiB over ~6 800 flood connections: 12 MiB still
+        // catches a leak of 2 KiB per connection.
+        #expect(peakKiB <= baseKiB + 12 * 1024, "RSS \(baseKiB) → \(peakKiB) KiB")
         #expect(a.waitForEvent("connections.capped", timeout: 5) != nil)
         #expect(eventually(timeout: 20) { (BackgroundProcess.descriptorCount(of: pid) ?? .max) <= baseDescriptors + 2 },
                 "descriptors after the flood: \(BackgroundProcess.descriptorCount(of: pid) ?? -1) (before: \(baseDescriptors))")

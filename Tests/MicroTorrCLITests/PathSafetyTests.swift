@@ -50,10 +50,7 @@ struct PathSafetyTests {
         func dropInInbox(_ torrent: String, as name: String? = nil) throws {
             try FileManager.default.copyItem(atPath: torrent, toPath: "\(b.inbox)/\(name ?? (torrent as NSString).lastPathComponent)")
         }
-        func refusal(_ name: String) -> String {
-            guard DaemonFixture.waitForFile("\(b.inbox)/.failed/\(name).mtorrent.error", timeout: 30) else { return "(not refused)" }
-            return (try? String(contentsOfFile: "\(b.inbox)/.failed/\(name).mtorrent.error", encoding: .utf8)) ?? ""
-        }
+        func refusal(_ name: String) -> String { b.refusalReason("\(name).mtorrent") ?? "(not refused)" }
 
         try a.start()
         try b.start(settleSeconds: 0.5, rescanSeconds: 1)

@@ -56,7 +56,7 @@ public final class BackgroundProcess: @unchecked Sendable {
     public func stop(signal: Int32 = SIGTERM, grace: TimeInterval = 10) -> (status: Int32, seconds: TimeInterval) {
         let started = Date()
         if process.isRunning { kill(process.processIdentifier, signal) }
-        while process.isRunning, Date().timeIntervalSince(started) < grace { usleep(10_000) }
+        _ = eventually(timeout: grace, every: 0.01) { !process.isRunning }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
         return (process.terminationStatus, Date().timeIntervalSince(started))

@@ -17,3 +17,14 @@ public func firstValue<T>(timeout: TimeInterval, every: TimeInterval = 0.1, _ pr
     } while Date() < deadline
     return try produce()
 }
+
+/// `eventually` for async tests: sleeps without holding a thread, so tasks
+/// the condition waits for (an event reader, say) can run meanwhile.
+public func eventually(timeout: TimeInterval = 10, every: TimeInterval = 0.1, _ condition: () throws -> Bool) async rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    repeat {
+        if try condition() { return true }
+        try? await Task.sleep(for: .seconds(every))
+    } while Date() < deadline
+    return try condition()
+}
