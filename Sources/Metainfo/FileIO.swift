@@ -115,13 +115,17 @@ public enum FileIO {
     public static func writeFully(fd: Int32, vectors: inout [iovec], at offset: Int64, path: String) throws(FileIOError) {
         var position = off_t(offset)
         var first = 0
-        while first < vectors.count {
+        while true {
+            while first < vectors.count, vectors[first].iov_len == 0 { first += 1 }
+            guard first < vectors.count else { return }
             let count = min(vectors.count - first, 1024)  // IOV_MAX on Linux
             let result = vectors.withUnsafeBufferPointer { pwritev(fd, $0.baseAddress! + first, Int32(count), position) }
             if result < 0 {
                 if errno == EINTR { continue }
                 throw .system("write failed", path: path)
             }
+            // (Zero bytes for a non-empty write would loop forever.)
+            guard result > 0 else { throw FileIOError(path: path, message: "write failed: nothing written") }
             position += off_t(result)
             // Skip what was written; a vector written in part is advanced.
             var left = result
@@ -136,7 +140,6 @@ public enum FileIO {
                     left = 0
                 }
             }
-            while first < vectors.count, vectors[first].iov_len == 0 { first += 1 }
         }
     }
 
@@ -149,6 +152,7 @@ public enum FileIO {
                 if errno == EINTR { continue }
                 throw .system("write failed", path: path)
             }
+            guard result > 0 else { throw FileIOError(path: path, message: "write failed: nothing written") }
             done += result
         }
     }

@@ -105,3 +105,29 @@ struct CFunctionTests {
         #expect(lookUpCFunction("no_such_function_in_libc", as: (@convention(c) () -> Void).self) == nil)
     }
 }
+
+@Suite("Vectored writes")
+struct VectoredWriteTests {
+    /// A run of received blocks is written with one call: more pieces than
+    /// one pwritev takes (1024), and empty ones among them, land in order.
+    @Test func writesEveryVectorInOrderPastTheKernelLimit() throws {
+        let directory = TemporaryDirectory()
+        let path = "\(directory.path)/out.bin"
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        #expect(fd >= 0)
+        defer { close(fd) }
+        let sizes = (0..<1500).map { $0 % 7 == 0 ? 0 : 1 + $0 % 5 }
+        let bytes = (0..<sizes.reduce(0, +)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        try bytes.withUnsafeBytes { raw in
+            var offset = 0
+            var vectors: [iovec] = sizes.map { size in
+                defer { offset += size }
+                return iovec(iov_base: UnsafeMutableRawPointer(mutating: raw.baseAddress! + offset), iov_len: size)
+            }
+            try FileIO.writeFully(fd: fd, vectors: &vectors, at: 100, path: path)
+        }
+        let written = try FileIO.readWholeFile(atPath: path, maxBytes: 1 << 20)
+        #expect(written.count == 100 + bytes.count)
+        #expect(Array(written.dropFirst(100)) == bytes)
+    }
+}
