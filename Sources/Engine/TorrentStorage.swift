@@ -183,19 +183,32 @@ public final class TorrentStorage: Sendable {
     }
 
     /// Whether piece `index` on disk matches its hash.
+    /// Read and hashed 64 KiB at a time: a piece-sized buffer (up to 16 MiB)
+    /// per check would be mapped and unmapped by malloc each time, or kept
+    /// per thread, and would add its size to the memory of every thread
+    /// checking a piece.
     public func pieceMatches(_ index: Int) -> Bool {
         let length = info.length(ofPiece: index)
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: length, alignment: 16)
+        let start = Int64(index) * Int64(info.pieceLength)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: min(length, Self.hashChunk), alignment: 16)
         defer { buffer.deallocate() }
-        do throws(StorageError) {
-            try read(into: buffer, at: Int64(index) * Int64(info.pieceLength))
-        } catch {
-            return false
-        }
         var hasher = Insecure.SHA1()
-        hasher.update(bufferPointer: UnsafeRawBufferPointer(buffer))
+        var done = 0
+        while done < length {
+            let chunk = UnsafeMutableRawBufferPointer(rebasing: buffer[..<min(buffer.count, length - done)])
+            do throws(StorageError) {
+                try read(into: chunk, at: start + Int64(done))
+            } catch {
+                return false
+            }
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(chunk))
+            done += chunk.count
+        }
         return Array(hasher.finalize()) == info.pieceHash(at: index).bytes
     }
+
+    /// Below glibc's 128 KiB mmap threshold: the buffer is reused from the heap.
+    static let hashChunk = 64 << 10
 
     /// Starts writing piece `index` to the device without waiting, so the
     /// `flush` at completion finds little left to do (it took 0.3 s of a

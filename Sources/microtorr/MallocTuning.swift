@@ -8,17 +8,15 @@ import Metainfo
 /// memory (up to the process's own high-water mark) brings that to ~5 500
 /// faults; peak RSS is unchanged, since the peak is what is kept. The
 /// threshold (32 MiB free at an arena's top) is far above that churn yet
-/// still lets a long-running daemon give a real spike back.
+/// still lets a long-running daemon give a real spike back. (Setting it
+/// freezes glibc's mmap threshold at 128 KiB: the hot buffers stay below
+/// it, see `TorrentStorage.hashChunk`; raising that threshold too kept
+/// fragmented large buffers and added 3–4 MiB to a download's peak RSS.)
 enum MallocTuning {
     private static let mTrimThreshold: Int32 = -1  // malloc.h's M_TRIM_THRESHOLD
-    private static let mMmapThreshold: Int32 = -3  // M_MMAP_THRESHOLD
 
     static func keepFreedMemory() {
         guard let mallopt = lookUpCFunction("mallopt", as: (@convention(c) (Int32, Int32) -> Int32).self) else { return }
         _ = mallopt(mTrimThreshold, 32 << 20)
-        // Setting one threshold freezes the other at 128 KiB: raised so a
-        // piece-sized buffer comes from the heap and is reused instead of
-        // being mapped and unmapped (and faulted in) each time.
-        _ = mallopt(mMmapThreshold, 32 << 20)
     }
 }

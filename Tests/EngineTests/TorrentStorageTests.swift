@@ -9,9 +9,11 @@ import Testing
 
 @Suite("Torrent storage")
 struct TorrentStorageTests {
-    /// A metainfo for `content` cut into `files` (lengths), pieces of 16 KiB.
-    static func info(name: String, files: [(path: [String], length: Int, padding: Bool)]?, content: [UInt8]) -> InfoDictionary {
-        let pieceLength = 16384
+    /// A metainfo for `content` cut into `files` (lengths), pieces of 16 KiB
+    /// unless told.
+    static func info(
+        name: String, files: [(path: [String], length: Int, padding: Bool)]?, content: [UInt8], pieceLength: Int = 16384
+    ) -> InfoDictionary {
         let pieces = stride(from: 0, to: content.count, by: pieceLength).flatMap {
             Array(Insecure.SHA1.hash(data: content[$0..<min(content.count, $0 + pieceLength)]))
         }
@@ -168,5 +170,21 @@ struct TorrentStorageTests {
         truncate(path, 40_000)
         #expect(!storage.pieceMatches(3))
         #expect(throws: TorrentStorage.StorageError.shortData(path)) { try storage.read(piece: 3, offset: 0, length: 100) }
+    }
+
+    /// Pieces larger than the 64 KiB a check reads at once: a byte wrong in
+    /// any chunk, or in the short last piece's second chunk, is caught.
+    @Test func largePiecesAreCheckedChunkByChunk() throws {
+        let directory = TemporaryDirectory()
+        var content = pseudoRandomBytes(count: 600_000, seed: 7)  // 256 KiB pieces: 2 whole, 1 of 75 712 bytes
+        let info = Self.info(name: "big.bin", files: nil, content: content, pieceLength: 256 << 10)
+        content[200_000] ^= 0x01  // piece 0, its fourth chunk
+        content[590_000] ^= 0x01  // piece 2, its second chunk
+        let storage = TorrentStorage(info: info, location: .existing(path: try directory.write(content, to: "big.bin")))
+        #expect((0..<3).map(storage.pieceMatches) == [false, true, false])
+        content[200_000] ^= 0x01
+        content[590_000] ^= 0x01
+        let fixed = TorrentStorage(info: info, location: .existing(path: try directory.write(content, to: "fixed.bin")))
+        #expect((0..<3).allSatisfy(fixed.pieceMatches))
     }
 }
