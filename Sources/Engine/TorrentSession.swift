@@ -37,6 +37,11 @@ public final class TorrentSession: @unchecked Sendable {
     /// Blocks received while a batch is being written, and whether one is.
     private var writeBacklog = BlockWriteBatch()
     private var writingBatch = false
+    /// Pieces hashed as their blocks are written; lent to the hashing task
+    /// of each batch (nil meanwhile).
+    private var digests: PieceDigests? = PieceDigests()
+    /// Pieces to forget once the digests come back.
+    private var digestsToForget: [Int] = []
     private var downloaded: Int64 = 0
     private var wasted: Int64 = 0
     private var failedPieces = 0
@@ -565,13 +570,27 @@ public final class TorrentSession: @unchecked Sendable {
         writeBacklog = BlockWriteBatch()
         let storage = self.storage
         let epoch = storagePause.epoch
-        threadPool.runIfActive(eventLoop: loop) { batch.write(to: storage) }.whenComplete { [self] result in
+        // Written and hashed side by side: a direct write mostly waits for
+        // the device, which leaves the CPU to hashing.
+        let writing = threadPool.runIfActive(eventLoop: loop) { batch.write(to: storage) }
+        let lent = digests.take()
+        let hashing = threadPool.runIfActive(eventLoop: loop) { () -> PieceDigests? in
+            guard var digests = lent else { return nil }
+            for block in batch.blocks { digests.absorb(block.request, data: block.data) }
+            return digests
+        }
+        writing.and(hashing).whenComplete { [self] result in
             writingBatch = false
+            // (Lost with a failed task: every piece is then checked from disk.)
+            var returned = (try? result.get().1 ?? nil) ?? PieceDigests()
+            for piece in digestsToForget { returned.forget(piece: piece) }
+            digestsToForget = []
+            digests = returned
             let wasThrottled = pendingWriteBytes >= configuration.maxPendingWriteBytes
             for (index, block) in batch.blocks.enumerated() {
                 let error: (any Error)?
                 switch result {
-                case .success(let failures): error = failures[index]
+                case .success(let (failures, _)): error = failures[index]
                 case .failure(let failure): error = failure
                 }
                 written(block.request, error: error, epoch: epoch)
@@ -590,6 +609,7 @@ public final class TorrentSession: @unchecked Sendable {
             // not the sender's fault, so no blame), once the disk takes
             // data again.
             picker.blockLost(request)
+            digests?.abandon(piece: request.piece)
             writeFailed(error, epoch: epoch)
             return
         }
@@ -624,37 +644,53 @@ public final class TorrentSession: @unchecked Sendable {
 
     private func verify(_ piece: Int) {
         let storage = self.storage
+        if let matches = digests?.matches(piece: piece, length: geometry.length(ofPiece: piece),
+                                           expected: metainfo.info.pieceHash(at: piece)) {
+            if matches { threadPool.submit { _ in storage.startWriteback(ofPiece: piece) } }
+            checked(piece, matches: matches)
+            return
+        }
         threadPool.runIfActive(eventLoop: loop) { () -> Bool in
             guard storage.pieceMatches(piece) else { return false }
             storage.startWriteback(ofPiece: piece)
             return true
         }.whenComplete { [self] result in
-            guard phase != .stopped else { return }
-            if case .success(true) = result {
-                picker.pieceVerified(piece)
-                resumeDirty = true
-                // Every peer hears it, seeders too: a super-seeding seeder
-                // learns from it which piece to reveal next.
-                for peer in peers.values {
-                    send(.have(piece: piece), to: peer)
-                    updateInterest(peer)
-                    flush(peer)
-                }
-                if picker.isComplete { finish() }
+            if case .success(let matches) = result {
+                checked(piece, matches: matches)
             } else {
-                failedPieces += 1
-                let blamed = picker.pieceFailed(piece)
-                logger.warning("piece failed its hash check, fetching it again", metadata: [
-                    "event": "piece.failed", "piece": .stringConvertible(piece),
-                    "peer": .string(blamed.compactMap { peers[$0]?.name }.joined(separator: ",")),
-                ])
-                // Only a failure with a single sender is proof; a shared one
-                // makes the picker fetch the piece again from one peer.
-                if blamed.count == 1, let key = blamed.first { punish(key) }
-                fillAll()
+                checked(piece, matches: false)
             }
-            updateSnapshot()
         }
+    }
+
+    /// Piece `piece` was checked, from its digest or from disk.
+    private func checked(_ piece: Int, matches: Bool) {
+        if digests != nil { digests?.forget(piece: piece) } else { digestsToForget.append(piece) }
+        guard phase != .stopped else { return }
+        if matches {
+            picker.pieceVerified(piece)
+            resumeDirty = true
+            // Every peer hears it, seeders too: a super-seeding seeder
+            // learns from it which piece to reveal next.
+            for peer in peers.values {
+                send(.have(piece: piece), to: peer)
+                updateInterest(peer)
+                flush(peer)
+            }
+            if picker.isComplete { finish() }
+        } else {
+            failedPieces += 1
+            let blamed = picker.pieceFailed(piece)
+            logger.warning("piece failed its hash check, fetching it again", metadata: [
+                "event": "piece.failed", "piece": .stringConvertible(piece),
+                "peer": .string(blamed.compactMap { peers[$0]?.name }.joined(separator: ",")),
+            ])
+            // Only a failure with a single sender is proof; a shared one
+            // makes the picker fetch the piece again from one peer.
+            if blamed.count == 1, let key = blamed.first { punish(key) }
+            fillAll()
+        }
+        updateSnapshot()
     }
 
     /// A peer that alone sent two pieces that failed is disconnected and

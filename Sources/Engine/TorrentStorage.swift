@@ -35,6 +35,9 @@ public final class TorrentStorage: Sendable {
     public let info: InfoDictionary
     public let location: StorageLocation
     private let state: Mutex<State>
+    /// Writes bypassing the page cache (nil: all writes buffered). A lock
+    /// of its own: reads for seeding must not wait behind a write.
+    private let directWriter: Mutex<DirectFileWriter>?
 
     private struct State {
         var root: String
@@ -65,9 +68,12 @@ public final class TorrentStorage: Sendable {
         }
     }
 
-    public init(info: InfoDictionary, location: StorageLocation) {
+    /// `directWrites`: aligned writes bypass the page cache where the
+    /// filesystem allows (see `DirectFileWriter`).
+    public init(info: InfoDictionary, location: StorageLocation, directWrites: Bool = true) {
         self.info = info
         self.location = location
+        directWriter = directWrites && location.isDownload ? Mutex(DirectFileWriter()) : nil
         switch location {
         case .download(let directory):
             state = Mutex(State(root: "\(directory)/\(info.name).part", finished: false))
@@ -103,6 +109,7 @@ public final class TorrentStorage: Sendable {
     /// completed): use it in place, read only. The caller must verify it.
     public func adoptExistingFinalData() -> Bool {
         guard location.isDownload, FileIO.entryExists(atPath: finalPath) else { return false }
+        directWriter?.withLock { $0.closeAll() }
         state.withLock { state in
             for fd in state.descriptors.values { close(fd) }
             state.descriptors = [:]
@@ -142,8 +149,14 @@ public final class TorrentStorage: Sendable {
             }
             if info.files[segment.fileIndex].isPadding { continue }
             let fd = try descriptor(for: segment.fileIndex, writable: true)
+            let path = path(of: segment.fileIndex)
             do {
-                try FileIO.writeFully(fd: fd, vectors: &vectors, at: segment.offsetInFile, path: path(of: segment.fileIndex))
+                let direct = try directWriter?.withLock { (writer) throws(FileIOError) -> Int in
+                    try writer.write(&vectors, length: segment.length, toFile: segment.fileIndex, at: segment.offsetInFile,
+                                     bufferedFD: fd, path: path)
+                } ?? 0
+                guard direct < segment.length else { continue }
+                try FileIO.writeFully(fd: fd, vectors: &vectors, at: segment.offsetInFile + Int64(direct), path: path)
             } catch {
                 throw .io(error)
             }
@@ -218,12 +231,18 @@ public final class TorrentStorage: Sendable {
         guard let syncFileRange = Self.syncFileRange else { return }
         let start = Int64(index) * Int64(info.pieceLength)
         for segment in info.layout.segments(offset: start, length: info.length(ofPiece: index))
-        where !info.files[segment.fileIndex].isPadding {
+        where !info.files[segment.fileIndex].isPadding && !writesDirectly(file: segment.fileIndex) {
             guard let fd = state.withLock({ $0.writable.contains(segment.fileIndex) ? $0.descriptors[segment.fileIndex] : nil }) else {
                 continue
             }
             _ = syncFileRange(fd, segment.offsetInFile, Int64(segment.length), 2)  // SYNC_FILE_RANGE_WRITE
         }
+    }
+
+    /// Whether file `index` is written around the page cache (its aligned
+    /// parts, which is all but a last piece's tail).
+    func writesDirectly(file index: Int) -> Bool {
+        directWriter?.withLock { $0.writesDirectly(file: index) } ?? false
     }
 
     /// Whether `startWriteback` does anything here (for tests).
@@ -264,7 +283,10 @@ public final class TorrentStorage: Sendable {
     /// anything already at the final name.
     public func finish() throws(StorageError) {
         guard location.isDownload else { return }
+        // (fsync of the buffered descriptor covers the direct writes too:
+        // one file, and the device's cache is flushed either way.)
         try flush()
+        directWriter?.withLock { $0.closeAll() }
         try state.withLock { (state) throws(StorageError) in
             guard !state.finished else { return }
             // Files not yet created (all-zero or padding-only) must exist at the end.

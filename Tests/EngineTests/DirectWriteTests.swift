@@ -1,0 +1,127 @@
+import Foundation
+import Metainfo
+import NIOCore
+import PeerWire
+import TestSupport
+import Testing
+@testable import Engine
+
+/// Downloaded data bypasses the page cache where it can (`DirectFileWriter`)
+/// and lands byte for byte as through the cache.
+@Suite("Direct writes")
+struct DirectWriteTests {
+    /// Whether the filesystem of `directory` takes `O_DIRECT` writes (probed
+    /// apart from the code under test, so a refusal is told from a bug).
+    private static func supportsDirectWrites(in directory: String) -> Bool {
+        guard let flag = DirectFileWriter.directFlag else { return false }
+        let path = "\(directory)/probe"
+        defer { unlink(path) }
+        let fd = open(path, O_RDWR | O_CREAT | flag, 0o600)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 4096)
+        defer { buffer.deallocate() }
+        return pwrite(fd, buffer.baseAddress, 4096, 0) == 4096
+    }
+
+    /// Pages of `path` in the page cache, one flag per 4 KiB.
+    private static func residentPages(of path: String) throws -> [Bool] {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw FileIOError.system("open", path: path) }
+        defer { close(fd) }
+        var info = stat()
+        fstat(fd, &info)
+        let length = Int(info.st_size)
+        guard let map = mmap(nil, length, PROT_READ, MAP_SHARED, fd, 0), map != MAP_FAILED else {
+            throw FileIOError.system("mmap", path: path)
+        }
+        defer { munmap(map, length) }
+        var flags = [UInt8](repeating: 0, count: (length + 4095) / 4096)
+        guard mincore(map, length, &flags) == 0 else { throw FileIOError.system("mincore", path: path) }
+        return flags.map { $0 & 1 == 1 }
+    }
+
+    /// Aligned blocks go to the device and leave no page in the cache; the
+    /// short last piece goes through the cache; the finished file is exact.
+    @Test func alignedBlocksBypassThePageCache() throws {
+        let directory = TemporaryDirectory()
+        let content = pseudoRandomBytes(count: 4 * 65_536 + 5_000, seed: 21)
+        let info = TorrentStorageTests.info(name: "d.bin", files: nil, content: content, pieceLength: 65_536)
+        let storage = TorrentStorage(info: info, location: .download(directory: directory.path))
+        var batch = BlockWriteBatch()
+        for start in stride(from: 0, to: content.count, by: 16_384).reversed() {
+            let end = min(content.count, start + 16_384)
+            batch.append(BlockRequest(piece: start / 65_536, offset: start % 65_536, length: end - start),
+                         offset: Int64(start), data: ByteBuffer(bytes: content[start..<end]))
+        }
+        #expect(batch.write(to: storage).isEmpty)
+        let direct = Self.supportsDirectWrites(in: directory.path)
+        #expect(storage.writesDirectly(file: 0) == direct)
+        if direct {
+            let resident = try Self.residentPages(of: "\(directory.path)/d.bin.part")
+            #expect(resident.prefix(64).allSatisfy { !$0 }, "written directly, not cached: \(resident)")
+            #expect(resident.last == true, "the unaligned tail goes through the cache")
+        }
+        #expect(storage.verifyAll(threads: 2).isComplete)
+        try storage.finish()
+        #expect(try Data(contentsOf: URL(fileURLWithPath: "\(directory.path)/d.bin")) == Data(content))
+    }
+
+    /// Runs longer than the staging buffer are written in several parts,
+    /// in order.
+    @Test func runsLongerThanTheStagingBufferLandInOrder() throws {
+        let directory = TemporaryDirectory()
+        let length = DirectFileWriter.stagingCapacity * 2 + 3 * 16_384
+        let content = pseudoRandomBytes(count: length, seed: 22)
+        let info = TorrentStorageTests.info(name: "big.bin", files: nil, content: content, pieceLength: 1 << 20)
+        let storage = TorrentStorage(info: info, location: .download(directory: directory.path))
+        var batch = BlockWriteBatch()
+        for start in stride(from: 0, to: length, by: 16_384) {
+            batch.append(BlockRequest(piece: start >> 20, offset: start & 0xFFFFF, length: 16_384),
+                         offset: Int64(start), data: ByteBuffer(bytes: content[start..<start + 16_384]))
+        }
+        #expect(batch.write(to: storage).isEmpty)
+        #expect(storage.verifyAll(threads: 2).isComplete)
+        try storage.finish()
+        #expect(try Data(contentsOf: URL(fileURLWithPath: "\(directory.path)/big.bin")) == Data(content))
+    }
+
+    /// Alignment counts within each file: b starts at stream offset 10 000,
+    /// so of the 16 KiB blocks only the part at b's own start is aligned in
+    /// it; the rest of b goes through the cache, and the file is exact
+    /// (direct and cached writes mixed in one file). A storage that opts out
+    /// writes nothing directly.
+    @Test func unalignedFilesAndOptingOutUseTheCache() throws {
+        let a = pseudoRandomBytes(count: 10_000, seed: 23)
+        let b = pseudoRandomBytes(count: 70_000, seed: 24)
+        for directWrites in [true, false] {
+            let directory = TemporaryDirectory()
+            let info = TorrentStorageTests.info(name: "pack", files: [(["a"], 10_000, false), (["b"], 70_000, false)],
+                                                content: a + b)
+            let storage = TorrentStorage(info: info, location: .download(directory: directory.path), directWrites: directWrites)
+            let content = a + b
+            for start in stride(from: 0, to: content.count, by: 16_384) {
+                let slice = Array(content[start..<min(content.count, start + 16_384)])
+                try slice.withUnsafeBytes { try storage.write($0, at: Int64(start)) }
+            }
+            let direct = directWrites && Self.supportsDirectWrites(in: directory.path)
+            #expect(storage.writesDirectly(file: 0) == direct && storage.writesDirectly(file: 1) == direct)
+            #expect(storage.verifyAll(threads: 2).isComplete)
+            try storage.finish()
+            #expect(try Data(contentsOf: URL(fileURLWithPath: "\(directory.path)/pack/a")) == Data(a))
+            #expect(try Data(contentsOf: URL(fileURLWithPath: "\(directory.path)/pack/b")) == Data(b))
+        }
+    }
+
+    /// A storage that opts out writes even aligned data through the cache.
+    @Test func optingOutKeepsAlignedWritesInTheCache() throws {
+        let directory = TemporaryDirectory()
+        let content = pseudoRandomBytes(count: 65_536, seed: 25)
+        let info = TorrentStorageTests.info(name: "c.bin", files: nil, content: content)
+        let storage = TorrentStorage(info: info, location: .download(directory: directory.path), directWrites: false)
+        try content.withUnsafeBytes { try storage.write($0, at: 0) }
+        #expect(!storage.writesDirectly(file: 0))
+        let resident = try Self.residentPages(of: "\(directory.path)/c.bin.part")
+        #expect(resident.allSatisfy { $0 }, "buffered writes stay in the cache: \(resident)")
+    }
+}
