@@ -773,14 +773,15 @@ public actor ApplianceSupervisor {
 
     private func refuse(_ path: String, reason: String) {
         logger.warning("inbox file refused", metadata: ["event": "inbox.failed", "path": .string(path), "error": .string(reason)])
-        if let moved = moveInboxFile(path, to: ".failed") {
-            writeInBackground([PendingWrite(bytes: Array((reason + "\n").utf8), path: moved + ".error")], failureEvent: "inbox.write_failed")
-        }
+        moveInboxFile(path, to: ".failed", note: reason)
     }
 
     /// Moves an inbox file into `inbox/SUBDIR/`, never over another file.
+    /// A `note` is written beside the new name first (`NAME.error`), so the
+    /// file never shows there without its reason: a few bytes, not synced
+    /// (the log has the reason too), written here rather than after the move.
     @discardableResult
-    private func moveInboxFile(_ path: String, to subdirectory: String) -> String? {
+    private func moveInboxFile(_ path: String, to subdirectory: String, note: String? = nil) -> String? {
         let directory = "\(FileIO.directoryName(of: path))/\(subdirectory)"
         mkdir(directory, 0o755)
         guard FileIO.isDirectory(atPath: directory) else {
@@ -799,9 +800,20 @@ public actor ApplianceSupervisor {
             attempt += 1
             target = "\(directory)/\(name).\(attempt)"
         }
+        var noted = false
+        if let note {
+            do {
+                try FileIO.writeNewFile(Array((note + "\n").utf8), toPath: target + ".error")
+                noted = true
+            } catch {
+                logger.error("cannot write a file", metadata: ["event": "inbox.write_failed", "error": .string("\(error)")])
+            }
+        }
         guard rename(path, target) == 0 else {
+            let reason = String(cString: strerror(errno))
+            if noted { unlink(target + ".error") }
             logger.error("cannot move inbox file", metadata: [
-                "event": "inbox.move_failed", "path": .string(path), "error": .string(String(cString: strerror(errno))),
+                "event": "inbox.move_failed", "path": .string(path), "error": .string(reason),
             ])
             return nil
         }

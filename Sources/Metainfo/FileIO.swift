@@ -157,6 +157,19 @@ public enum FileIO {
         }
     }
 
+    /// Creates `path` holding `bytes`, never over an existing entry (a link
+    /// included); not synced. A failed write leaves no file.
+    public static func writeNewFile(_ bytes: [UInt8], toPath path: String, mode: mode_t = 0o644) throws(FileIOError) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw .system("cannot create", path: path) }
+        defer { close(fd) }
+        let result = bytes.withUnsafeBytes { buffer in
+            Result { () throws(FileIOError) in try writeFully(fd: fd, from: buffer, path: path) }
+        }
+        if case .failure = result { unlink(path) }
+        try result.get()
+    }
+
     /// Replaces `path` with `bytes` so that a crash leaves either the old
     /// file or the complete new one: temp file in the same directory, fsync,
     /// rename, fsync of the directory.

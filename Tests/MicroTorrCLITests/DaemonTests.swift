@@ -172,11 +172,16 @@ struct DaemonTests {
     }
 
     /// Anything in the inbox that is not a valid torrent goes to `.failed/`
-    /// with a `.error` file saying why; hostile paths never touch the disk.
+    /// with a `.error` file saying why (there as soon as the file is: it is
+    /// written first); hostile paths never touch the disk.
     @Test func invalidInboxFilesLandInFailedWithTheirReason() throws {
         let b = DaemonFixture(embeddedTracker: true)
         try b.start(settleSeconds: 0.3)
         try DaemonFixture.drop(Array("not bencode at all".utf8), at: "\(b.inbox)/garbage.mtorrent")
+        // Looked at every millisecond: the moved file is never seen alone.
+        let moved = "\(b.inbox)/.failed/garbage.mtorrent"
+        #expect(eventually(timeout: 30, every: 0.001) { FileManager.default.fileExists(atPath: moved) })
+        #expect(FileManager.default.fileExists(atPath: moved + ".error"), "moved before its reason was written")
         let hostile = Array("d4:infod6:lengthi5e4:name9:../../etc12:piece lengthi16384e6:pieces20:".utf8)
             + [UInt8](repeating: 0x41, count: 20) + Array("ee".utf8)
         try DaemonFixture.drop(hostile, at: "\(b.inbox)/hostile.mtorrent")
