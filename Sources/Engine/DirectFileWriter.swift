@@ -53,7 +53,6 @@ struct DirectFileWriter: ~Copyable, @unchecked Sendable {  // owns its buffer al
         let staging = stagingBuffer()
         var position = offset
         var filled = 0
-        var first = true
         var consumed = 0  // whole vectors copied
         var partial = 0   // bytes copied of vectors[consumed]
         while Int(position - offset) + filled < direct {
@@ -67,10 +66,9 @@ struct DirectFileWriter: ~Copyable, @unchecked Sendable {  // owns its buffer al
                 partial = 0
             }
             guard filled == staging.count || Int(position - offset) + filled == direct else { continue }
-            guard try writeStaged(filled, fd: fd, at: position, file: index, path: path, first: first) else { return 0 }
+            guard try writeStaged(filled, fd: fd, at: position, file: index, path: path) else { return 0 }
             position += Int64(filled)
             filled = 0
-            first = false
         }
         vectors.removeFirst(consumed)
         if partial > 0 {
@@ -94,17 +92,18 @@ struct DirectFileWriter: ~Copyable, @unchecked Sendable {  // owns its buffer al
     func writesDirectly(file index: Int) -> Bool { descriptors[index] != nil }
 
     /// Writes the first `count` staged bytes. A filesystem that accepts the
-    /// flag at `open` but refuses the first write (`EINVAL`) is remembered
-    /// and false returned, for the caller to write the whole range through
-    /// the cache; any later failure is a real one.
+    /// flag at `open` but refuses the write (`EINVAL`) is remembered and
+    /// false returned: nothing is taken from the caller's vectors until the
+    /// end, so it writes the whole range through the cache (what was
+    /// written directly before is written again, the same bytes).
     private mutating func writeStaged(
-        _ count: Int, fd: Int32, at position: Int64, file index: Int, path: String, first: Bool
+        _ count: Int, fd: Int32, at position: Int64, file index: Int, path: String
     ) throws(FileIOError) -> Bool {
         var vector = [iovec(iov_base: stagingBuffer().baseAddress, iov_len: count)]
         do {
             try FileIO.writeFully(fd: fd, vectors: &vector, at: position, path: path)
             return true
-        } catch where first && error.code == EINVAL {
+        } catch where error.code == EINVAL {
             refuse(file: index)
             return false
         }
@@ -117,7 +116,9 @@ struct DirectFileWriter: ~Copyable, @unchecked Sendable {  // owns its buffer al
         // planted links), whatever its path names now.
         let fd = open("/proc/self/fd/\(bufferedFD)", O_WRONLY | O_CLOEXEC | flag)
         guard fd >= 0 else {
-            refused.insert(index)
+            // Out of descriptors: through the cache this time, try again
+            // later. Anything else (no /proc, the flag refused): never.
+            if errno != EMFILE, errno != ENFILE { refused.insert(index) }
             return nil
         }
         descriptors[index] = fd

@@ -18,6 +18,8 @@ final class Peer {
     var uploadOnly = false
     /// From its extension handshake (`reqq`), if it said.
     var maxQueuedRequests: Int?
+    /// Its client as it names itself in the extension handshake (`v`).
+    var announcedClient: String?
     var amChoking = true
     var amInterested = false
     var peerChoking = true
@@ -73,13 +75,18 @@ final class Peer {
 
     var name: String { endpoint?.description ?? "peer#\(key)" }
 
-    /// The client from an Azureus-style id (`-LT2080-…` → `LT 2080`).
+    /// The client from an Azureus-style id (`-LT2080-…` → `LT 2080`), else
+    /// as it names itself (aria2's id is not of that style; it says
+    /// `aria2/1.37.0`), printable characters only, at most 40.
     var client: String {
-        guard remoteID.count == 20, remoteID[0] == UInt8(ascii: "-"), remoteID[7] == UInt8(ascii: "-"),
-              remoteID[1...6].allSatisfy({ (0x20...0x7E).contains($0) }) else { return "unknown" }
-        let tag = String(decoding: remoteID[1...2], as: UTF8.self)
-        let version = String(decoding: remoteID[3...6], as: UTF8.self)
-        return "\(tag) \(version)"
+        if remoteID.count == 20, remoteID[0] == UInt8(ascii: "-"), remoteID[7] == UInt8(ascii: "-"),
+           remoteID[1...6].allSatisfy({ (0x20...0x7E).contains($0) }) {
+            let tag = String(decoding: remoteID[1...2], as: UTF8.self)
+            let version = String(decoding: remoteID[3...6], as: UTF8.self)
+            return "\(tag) \(version)"
+        }
+        let named = String((announcedClient ?? "").unicodeScalars.filter { (0x20...0x7E).contains($0.value) }.prefix(40))
+        return named.isEmpty ? "unknown" : named
     }
 
     func statistics(now: Double) -> PeerStatistics {

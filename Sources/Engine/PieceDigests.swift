@@ -54,7 +54,9 @@ struct PieceDigests {
                 entries[request.piece] = .abandoned
                 return
             }
-            digest.early[request.offset] = data
+            // A copy: the block is a slice of a receive buffer several
+            // times its size, which it would keep alive, uncounted.
+            digest.early[request.offset] = ByteBuffer(bytes: data.readableBytesView)
             heldBytes += data.readableBytes
             entries[request.piece] = .hashing(digest)
             return

@@ -66,7 +66,14 @@ public struct PiecePicker: Sendable {
     // MARK: Availability
 
     public mutating func peerJoined(has bitfield: Bitfield) {
-        for index in 0..<geometry.pieceCount where bitfield[index] { availability[index] += 1 }
+        peerChanged(had: Bitfield(count: geometry.pieceCount), has: bitfield)
+    }
+
+    /// A peer's pieces are `new` instead of `old`: a bitfield after `have`s
+    /// (or a second one), which clients send despite BEP 3. Its requests
+    /// stay as they are.
+    public mutating func peerChanged(had old: Bitfield, has new: Bitfield) {
+        for index in 0..<geometry.pieceCount where old[index] != new[index] { availability[index] += new[index] ? 1 : -1 }
     }
 
     public mutating func peerGot(piece index: Int) {

@@ -342,9 +342,8 @@ public final class TorrentSession: @unchecked Sendable {
             fill(peer)
         case .bitfield(let bitfield):
             redundant = !peer.has.isEmpty
-            picker.peerLeft(key, had: peer.has)
+            picker.peerChanged(had: peer.has, has: bitfield)
             peer.has = bitfield
-            picker.peerJoined(has: bitfield)
             if closeIfBothSeeds(peer) { return }
             if peer.revealed != nil { reveal(to: peer) }
             updateInterest(peer)
@@ -365,6 +364,7 @@ public final class TorrentSession: @unchecked Sendable {
             }
             peer.uploadOnly = handshake.uploadOnly
             peer.maxQueuedRequests = handshake.maxQueuedRequests
+            peer.announcedClient = handshake.client
             if peer.uploadOnly {
                 if closeIfBothSeeds(peer) { return }
                 checkSwarmThresholds()

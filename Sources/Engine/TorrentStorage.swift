@@ -151,7 +151,13 @@ public final class TorrentStorage: Sendable {
             let fd = try descriptor(for: segment.fileIndex, writable: true)
             let path = path(of: segment.fileIndex)
             do {
-                let direct = try directWriter?.withLock { (writer) throws(FileIOError) -> Int in
+                // Blocks sit on 16 KiB boundaries of the stream: aligned in a
+                // file only if the file starts on one (else only its first
+                // block would be, and it would cost a second descriptor).
+                // (Finished data is read only: its descriptor is, and a
+                // direct one reopened from it must not be writable.)
+                let aligned = info.layout.starts[segment.fileIndex] % Int64(DirectFileWriter.alignment) == 0 && !isFinished
+                let direct = !aligned ? 0 : try directWriter?.withLock { (writer) throws(FileIOError) -> Int in
                     try writer.write(&vectors, length: segment.length, toFile: segment.fileIndex, at: segment.offsetInFile,
                                      bufferedFD: fd, path: path)
                 } ?? 0
@@ -226,12 +232,13 @@ public final class TorrentStorage: Sendable {
     /// Starts writing piece `index` to the device without waiting, so the
     /// `flush` at completion finds little left to do (it took 0.3 s of a
     /// 2.5 s loopback download when all of 1 GiB was still dirty). Best
-    /// effort: nothing happens where `sync_file_range` is unavailable.
+    /// effort: nothing happens where `sync_file_range` is unavailable, and
+    /// little where the piece was written directly (nothing is dirty).
     public func startWriteback(ofPiece index: Int) {
         guard let syncFileRange = Self.syncFileRange else { return }
         let start = Int64(index) * Int64(info.pieceLength)
         for segment in info.layout.segments(offset: start, length: info.length(ofPiece: index))
-        where !info.files[segment.fileIndex].isPadding && !writesDirectly(file: segment.fileIndex) {
+        where !info.files[segment.fileIndex].isPadding {
             guard let fd = state.withLock({ $0.writable.contains(segment.fileIndex) ? $0.descriptors[segment.fileIndex] : nil }) else {
                 continue
             }

@@ -16,7 +16,7 @@ public struct PeerWireDecoder: ByteToMessageDecoder {
 
     private enum State {
         case handshake
-        case messages(TorrentGeometry, sawMessage: Bool)
+        case messages(TorrentGeometry)
     }
 
     private var state: State = .handshake
@@ -34,15 +34,15 @@ public struct PeerWireDecoder: ByteToMessageDecoder {
     /// can be checked on its own (the verifier shuffles inputs).
     init(messagesOf geometry: TorrentGeometry) {
         self.resolve = { _ in geometry }
-        self.state = .messages(geometry, sawMessage: true)
+        self.state = .messages(geometry)
     }
 
     public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         switch state {
         case .handshake:
             return try decodeHandshake(context: context, buffer: &buffer)
-        case .messages(let geometry, let sawMessage):
-            return try decodeMessage(geometry: geometry, sawMessage: sawMessage, context: context, buffer: &buffer)
+        case .messages(let geometry):
+            return try decodeMessage(geometry: geometry, context: context, buffer: &buffer)
         }
     }
 
@@ -65,7 +65,7 @@ public struct PeerWireDecoder: ByteToMessageDecoder {
         let infoHash = InfoHash(bytes: buffer.readBytes(length: 20)!)!
         let peerID = buffer.readBytes(length: 20)!
         guard let geometry = resolve(infoHash) else { throw PeerWireError.unknownInfoHash(infoHash) }
-        state = .messages(geometry, sawMessage: false)
+        state = .messages(geometry)
         context.fireChannelRead(wrapInboundOut(.handshake(Handshake(infoHash: infoHash, peerID: peerID, reserved: reserved))))
         return .continue
     }
@@ -78,7 +78,7 @@ public struct PeerWireDecoder: ByteToMessageDecoder {
     /// whenever earlier blocks (still waiting for the disk) shared it: at
     /// loopback speed that copying took a third of the event loop.
     private mutating func decodeMessage(
-        geometry: TorrentGeometry, sawMessage: Bool, context: ChannelHandlerContext, buffer: inout ByteBuffer
+        geometry: TorrentGeometry, context: ChannelHandlerContext, buffer: inout ByteBuffer
     ) throws -> DecodingState {
         if var pending = partial {
             partial = nil
@@ -86,13 +86,13 @@ public struct PeerWireDecoder: ByteToMessageDecoder {
                 partial = pending
                 return .needMoreData
             }
-            return try decodeFrame(geometry: geometry, sawMessage: sawMessage, context: context, buffer: &pending)
+            return try decodeFrame(geometry: geometry, context: context, buffer: &pending)
         }
         let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self).map(Int.init)
         if let length {
             try Self.check(length: length, geometry: geometry)
             if buffer.readableBytes >= 4 + length {
-                return try decodeFrame(geometry: geometry, sawMessage: sawMessage, context: context, buffer: &buffer)
+                return try decodeFrame(geometry: geometry, context: context, buffer: &buffer)
             }
         }
         // Cut short: keep what came in a buffer of its own, sized for the
@@ -127,7 +127,7 @@ public struct PeerWireDecoder: ByteToMessageDecoder {
 
     /// Decodes one message whose every byte is in `buffer`.
     private mutating func decodeFrame(
-        geometry: TorrentGeometry, sawMessage: Bool, context: ChannelHandlerContext, buffer: inout ByteBuffer
+        geometry: TorrentGeometry, context: ChannelHandlerContext, buffer: inout ByteBuffer
     ) throws -> DecodingState {
         let length = Int(buffer.readInteger(as: UInt32.self)!)
         guard length > 0 else {
@@ -162,7 +162,10 @@ public struct PeerWireDecoder: ByteToMessageDecoder {
             guard piece < geometry.pieceCount else { throw PeerWireError.pieceIndexOutOfRange(piece) }
             message = .have(piece: piece)
         case .bitfield?:
-            guard !sawMessage else { throw PeerWireError.bitfieldNotFirst }
+            // Taken whenever it comes: BEP 3 puts it first, but clients
+            // send other messages before it (BEP 10's handshake, aria2 a
+            // `have` or `interested`); the session reconciles it with any
+            // `have` so far.
             guard let bitfield = Bitfield(bytes: body.readBytes(length: body.readableBytes)!, count: geometry.pieceCount) else {
                 throw PeerWireError.bitfieldInvalid
             }
@@ -189,11 +192,8 @@ public struct PeerWireDecoder: ByteToMessageDecoder {
             message = .extended(id: extensionID, payload: body.readBytes(length: body.readableBytes)!)
         case nil:
             // Unknown ids (extensions we did not negotiate) are skipped.
-            state = .messages(geometry, sawMessage: true)
             return .continue
         }
-        // BEP 10's handshake may come before the bitfield (libtorrent does that).
-        if case .extended = message {} else { state = .messages(geometry, sawMessage: true) }
         context.fireChannelRead(wrapInboundOut(.message(message)))
         return .continue
     }

@@ -7,7 +7,6 @@ public enum PeerWireError: Error, Hashable, Sendable, CustomStringConvertible {
     case messageTooLong(Int)
     case malformedMessage(id: UInt8, length: Int)
     case bitfieldInvalid
-    case bitfieldNotFirst
     case pieceIndexOutOfRange(Int)
     case blockOutOfRange(BlockRequest)
     case requestTooLong(Int)
@@ -19,7 +18,6 @@ public enum PeerWireError: Error, Hashable, Sendable, CustomStringConvertible {
         case .messageTooLong(let length): return "message of \(length) bytes exceeds the limit"
         case .malformedMessage(let id, let length): return "message id \(id) with impossible length \(length)"
         case .bitfieldInvalid: return "bitfield of the wrong size or with spare bits set"
-        case .bitfieldNotFirst: return "bitfield after other messages"
         case .pieceIndexOutOfRange(let index): return "piece index \(index) out of range"
         case .blockOutOfRange(let block): return "block \(block.piece):\(block.offset)+\(block.length) outside its piece"
         case .requestTooLong(let length): return "request for \(length) bytes exceeds 128 KiB"

@@ -75,6 +75,10 @@ struct DownloadCommand: AsyncParsableCommand {
     func run() async throws {
         logging.bootstrap()
         let logger = Logger(label: "microtorr.download")
+        // A descriptor per file of the torrent (two while it is written
+        // directly) plus the peers: the default 1024 is too few for large
+        // multi-file torrents.
+        _ = DescriptorLimit.raiseToMaximum()
         let metainfo: Metainfo
         do {
             metainfo = try Metainfo(contentsOfFile: file)

@@ -40,6 +40,20 @@ struct PiecePickerTests {
         #expect(next.map(\.length) == [16384, 3616])  // the short last piece
     }
 
+    /// A bitfield after `have`s replaces them in the counts (each piece
+    /// counted once for the peer), and the peer's requests stay.
+    @Test func aLateBitfieldReplacesThePeersHaves() {
+        var picker = PiecePicker(geometry: Self.geometry)
+        var random = SplitMix64(state: 1)
+        picker.peerGot(piece: 2)
+        picker.peerGot(piece: 5)
+        let requested = picker.pickBlocks(for: 1, peerHas: Self.bits([2, 5]), limit: 1, using: &random)
+        picker.peerChanged(had: Self.bits([2, 5]), has: Self.bits([2, 3]))
+        #expect(picker.availability == [0, 0, 1, 1, 0, 0, 0, 0])
+        #expect(picker.pickBlocks(for: 1, peerHas: Self.bits([2, 5]), limit: 8, using: &random).allSatisfy { !requested.contains($0) },
+                "what was requested before is still in flight, not handed out again")
+    }
+
     @Test func breaksTiesAtRandom() {
         var seen = Set<Int>()
         for seed in 0..<64 {
