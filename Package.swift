@@ -107,7 +107,7 @@ let package = Package(
         // Helpers shared by the test targets: temp dirs, running real processes.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "BencodeTests", dependencies: ["Bencode"]),
-        .testTarget(name: "ApplianceTests", dependencies: ["Appliance", "Engine", "Metainfo", "PeerWire", "TestSupport"]),
+        .testTarget(name: "ApplianceTests", dependencies: ["Appliance", "Engine", "Metainfo", "MicroTorrLogging", "PeerWire", "TestSupport"]),
         .testTarget(
             name: "MetainfoTests",
             dependencies: ["Metainfo", "Bencode", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]

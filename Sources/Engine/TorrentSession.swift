@@ -576,7 +576,10 @@ public final class TorrentSession: @unchecked Sendable {
         let lent = digests.take()
         let hashing = threadPool.runIfActive(eventLoop: loop) { () -> PieceDigests? in
             guard var digests = lent else { return nil }
-            for block in batch.blocks { digests.absorb(block.request, data: block.data) }
+            // In stream order: blocks read in parallel by a seeder (ours
+            // too) come a little out of order, and each early one would
+            // wait as a copy.
+            for block in batch.blocks.sorted(by: { $0.offset < $1.offset }) { digests.absorb(block.request, data: block.data) }
             return digests
         }
         writing.and(hashing).whenComplete { [self] result in

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Makes a new metainfo file for content on disk.
 public struct MetainfoCreator: Sendable {

@@ -1,6 +1,9 @@
 import Crypto
 import Dispatch
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import Synchronization
 
 /// Hashes a torrent's content from disk: every piece's SHA-1 on all cores,
@@ -184,13 +187,12 @@ private final class ContentHasher: @unchecked Sendable {
     }
 
     func start() {
-        let thread = Thread { [self] in
+        // A queue of its own: not one of the piece workers' threads.
+        DispatchQueue(label: "microtorr.content-hash").async { [self] in
             digest = compute()
             hashedOffset.store(.max, ordering: .releasing)
             done.signal()
         }
-        thread.name = "microtorr.content-hash"
-        thread.start()
     }
 
     /// Blocks a piece worker while `offset` is more than `window` ahead of

@@ -1,4 +1,6 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 
 /// Writes one JSON object per line: `ts`, `level`, `msg`, then every
@@ -55,10 +57,10 @@ public struct JSONLogHandler: LogHandler {
         var seconds = now.tv_sec
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        return String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-            parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
-            parts.tm_hour, parts.tm_min, parts.tm_sec, now.tv_nsec / 1_000_000)
+        func two(_ value: Int32) -> String { NumberText.zeroPadded(Int(value), width: 2) }
+        let date = "\(NumberText.zeroPadded(Int(parts.tm_year) + 1900, width: 4))-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))"
+        let time = "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))"
+        return "\(date)T\(time).\(NumberText.zeroPadded(now.tv_nsec / 1_000_000, width: 3))Z"
     }
 }
 
@@ -75,7 +77,7 @@ public enum JSONText {
             case "\r": output += "\\r"
             case "\t": output += "\\t"
             case let control where control.value < 0x20:
-                output += String(format: "\\u%04x", control.value)
+                output += "\\u" + NumberText.hex(control.value, width: 4)
             default: output.unicodeScalars.append(scalar)
             }
         }

@@ -1,4 +1,3 @@
-import Foundation
 import Logging
 
 /// Human-readable lines: `12:04:05 INFO  message key=value`, with the level
@@ -34,7 +33,7 @@ public struct TextLogHandler: LogHandler {
         if let error = event.error { fields["error"] = .string(String(describing: error)) }
 
         let stamp = String(JSONLogHandler.timestamp().dropFirst(11).prefix(8))
-        let label = event.level.rawValue.uppercased().padding(toLength: 8, withPad: " ", startingAt: 0)
+        let label = NumberText.padded(event.level.rawValue.uppercased(), width: 8)
         var line = "\(stamp) " + (colours ? "\(Self.colour(for: event.level))\(label)\u{1B}[0m" : label)
         line += event.message.description
         for key in fields.keys.sorted() {

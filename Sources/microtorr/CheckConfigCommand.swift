@@ -1,6 +1,6 @@
 import Appliance
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 
 /// `microtorr check-config`: validates a configuration file and prints
 /// every problem as `FILE:LINE:COLUMN: message`.

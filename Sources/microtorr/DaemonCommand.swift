@@ -1,6 +1,9 @@
 import Appliance
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import MicroTorrLogging
 

@@ -1,6 +1,10 @@
 import ArgumentParser
 import Engine
-import Foundation
+import FoundationEssentials
+import MicroTorrLogging
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import Metainfo
 import NIOCore
@@ -112,11 +116,12 @@ struct DemoCommand: AsyncParsableCommand {
                     let line = leechers.map { leecher in
                         let snapshot = leecher.tracked.session.snapshot
                         let percent = 100 * Double(snapshot.verifiedPieces) / Double(max(1, snapshot.pieceCount))
-                        return String(format: "%@ %5.1f%% %@/s", leecher.name, percent, ByteCount.format(Int64(snapshot.downloadRate)))
+                        let shown = NumberText.padded(NumberText.fixed(percent, decimals: 1), width: 5, right: true)
+                        return "\(leecher.name) \(shown)% \(ByteCount.format(Int64(snapshot.downloadRate)))/s"
                     }.joined(separator: "   ")
                     let seederRate = seeder.tracked.session.snapshot.uploadRate
-                    print(String(format: "%6.1f s  %@   seeder up %@/s", Date().timeIntervalSince(started), line,
-                                 ByteCount.format(Int64(seederRate))))
+                    let elapsed = NumberText.padded(NumberText.fixed(Date().timeIntervalSince(started), decimals: 1), width: 6, right: true)
+                    print("\(elapsed) s  \(line)   seeder up \(ByteCount.format(Int64(seederRate)))/s")
                     if leechers.allSatisfy({ $0.tracked.session.snapshot.isComplete }) { return false }
                     try? await Task.sleep(for: .seconds(1))
                 }
@@ -139,9 +144,9 @@ struct DemoCommand: AsyncParsableCommand {
             for peer in statistics { received[names[peer.peerID] ?? peer.endpoint, default: 0] += peer.downloaded }
             let total = received.values.reduce(0, +)
             let fromPeers = received.filter { $0.key != "seeder" }.values.reduce(0, +)
-            report.append(String(format: "%@: %@ from the seeder, %@ from the other leecher (%.0f%% of what it received)",
-                                 leecher.name, ByteCount.format(received["seeder"] ?? 0), ByteCount.format(fromPeers),
-                                 total > 0 ? 100 * Double(fromPeers) / Double(total) : 0))
+            let share = NumberText.fixed(total > 0 ? 100 * Double(fromPeers) / Double(total) : 0, decimals: 0)
+            report.append("\(leecher.name): \(ByteCount.format(received["seeder"] ?? 0)) from the seeder, "
+                          + "\(ByteCount.format(fromPeers)) from the other leecher (\(share)% of what it received)")
         }
         let seederSent = seeder.tracked.session.snapshot.uploaded
         for member in members { await member.stop() }
@@ -150,14 +155,14 @@ struct DemoCommand: AsyncParsableCommand {
         print("")
         report.forEach { print($0) }
         let fileBytes = Double(metainfo.info.totalLength)
-        print(String(format: "seeder sent: %@ = %.2f× the file", ByteCount.format(seederSent), Double(seederSent) / fileBytes))
+        print("seeder sent: \(ByteCount.format(seederSent)) = \(NumberText.fixed(Double(seederSent) / fileBytes, decimals: 2))× the file")
         if interrupted {
             throw CommandFailure("interrupted")
         }
         let slowest = finished.values.max() ?? Date().timeIntervalSince(started)
         let ideal = fileBytes / (Double(seederRate) * 1000)
-        print(String(format: "both leechers complete after %.1f s; the seeder alone needs %.1f s for one copy: ratio %.2f (1.00 is perfect)",
-                     slowest, ideal, slowest / ideal))
+        print("both leechers complete after \(NumberText.fixed(slowest, decimals: 1)) s; the seeder alone needs "
+              + "\(NumberText.fixed(ideal, decimals: 1)) s for one copy: ratio \(NumberText.fixed(slowest / ideal, decimals: 2)) (1.00 is perfect)")
         for leecher in leechers {
             let copy = leecher.tracked.session.storage.finalPath
             guard FileManager.default.contentsEqual(atPath: copy, andPath: dataPath) else {
@@ -168,15 +173,16 @@ struct DemoCommand: AsyncParsableCommand {
     }
 
     static func makeTemporaryDirectory() throws -> String {
-        var template = Array("\(NSTemporaryDirectory())/microtorr-demo-XXXXXX".utf8CString)
+        let temporary = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        var template = Array("\(temporary)/microtorr-demo-XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else { throw CommandFailure("cannot create a temporary directory") }
         return String(cString: made)
     }
 
     static func writeRandomFile(at path: String, bytes: Int) throws {
-        guard FileManager.default.createFile(atPath: path, contents: nil) else { throw CommandFailure("cannot create \(path)") }
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-        defer { try? handle.close() }
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw CommandFailure("cannot create \(path)") }
+        defer { close(fd) }
         var generator = SystemRandomNumberGenerator()
         var left = bytes
         var chunk = [UInt8](repeating: 0, count: 1 << 20)
@@ -187,7 +193,11 @@ struct DemoCommand: AsyncParsableCommand {
                 }
             }
             let count = min(left, chunk.count)
-            try handle.write(contentsOf: chunk[0..<count])
+            try chunk.withUnsafeBytes { (buffer) throws in
+                do { try FileIO.writeFully(fd: fd, from: UnsafeRawBufferPointer(rebasing: buffer[0..<count]), path: path) } catch {
+                    throw CommandFailure("\(error)")
+                }
+            }
             left -= count
         }
     }

@@ -1,7 +1,8 @@
 import ArgumentParser
 import Dispatch
 import Engine
-import Foundation
+import FoundationEssentials
+import MicroTorrLogging
 import Logging
 import Metainfo
 import NIOCore
@@ -224,8 +225,8 @@ struct StatisticsReport {
                               ByteCount.format(Int64(peer.averageDownloadRate)), ByteCount.format(Int64(peer.averageUploadRate))]))
         }
         lines.append(row(["total", "", ByteCount.format(snapshot.downloaded), ByteCount.format(snapshot.uploaded)]))
-        lines.append(String(format: "  %d of %d pieces verified, %d failed their check, %@ wasted, %.1f s", snapshot.verifiedPieces,
-                            snapshot.pieceCount, snapshot.failedPieces, ByteCount.format(snapshot.wasted), elapsed))
+        lines.append("  \(snapshot.verifiedPieces) of \(snapshot.pieceCount) pieces verified, \(snapshot.failedPieces) failed their check, "
+                     + "\(ByteCount.format(snapshot.wasted)) wasted, \(NumberText.fixed(elapsed, decimals: 1)) s")
         return lines.joined(separator: "\n")
     }
 }

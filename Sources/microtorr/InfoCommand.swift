@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import Metainfo
 
 /// `microtorr info FILE`: shows a `.mtorrent` or any v1 `.torrent`.

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import MicroTorrLogging
 import Metainfo
 
 /// What `info` shows about a metainfo file, as text or as JSON.
@@ -96,11 +97,11 @@ struct MetainfoSummary: Encodable {
         lines.append(("created by", createdBy ?? "-"))
         if let creationDate, (0...253_402_300_799).contains(creationDate) {
             let date = Date(timeIntervalSince1970: TimeInterval(creationDate))
-            lines.append(("creation date", ISO8601DateFormatter().string(from: date)))
+            lines.append(("creation date", date.formatted(Date.ISO8601FormatStyle())))
         } else {
             lines.append(("creation date", creationDate.map { "\($0) (out of range)" } ?? "-"))
         }
-        var output = lines.map { $0.0.padding(toLength: 15, withPad: " ", startingAt: 0) + $0.1.escapingControlCharacters }
+        var output = lines.map { NumberText.padded($0.0, width: 15) + $0.1.escapingControlCharacters }
         output.append("files (\(files.count)):")
         let width = String(files.map(\.length).max() ?? 0).count
         for file in files {

@@ -1,6 +1,10 @@
 import Dispatch
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import MicroTorrLogging
+import Metainfo
 
 /// A one-line progress bar redrawn on stderr: percent, rate and ETA.
 ///
@@ -18,14 +22,15 @@ struct ProgressBar {
             + String(repeating: " ", count: max(0, width - filled - 1))
         let rate = elapsed > 0 ? Double(done) / elapsed : 0
         let eta = rate > 0 ? Double(total - done) / rate : 0
-        return String(format: "%@ [%@] %3d%%  %@/s  ETA %@", label, bar, Int(fraction * 100),
-                      ByteCount.format(Int64(rate)), Self.duration(eta))
+        let percent = NumberText.padded(String(Int(fraction * 100)), width: 3, right: true)
+        return "\(label) [\(bar)] \(percent)%  \(ByteCount.format(Int64(rate)))/s  ETA \(Self.duration(eta))"
     }
 
     static func duration(_ seconds: Double) -> String {
         let whole = Int(seconds.rounded(.up))
-        return whole >= 3600 ? String(format: "%dh%02dm", whole / 3600, whole % 3600 / 60)
-            : whole >= 60 ? String(format: "%dm%02ds", whole / 60, whole % 60) : "\(whole)s"
+        if whole >= 3600 { return "\(whole / 3600)h\(NumberText.zeroPadded(whole % 3600 / 60, width: 2))m" }
+        if whole >= 60 { return "\(whole / 60)m\(NumberText.zeroPadded(whole % 60, width: 2))s" }
+        return "\(whole)s"
     }
 }
 
@@ -59,7 +64,9 @@ final class ProgressDisplay: @unchecked Sendable {
 
     private func draw(final: Bool) {
         let line = "\r" + bar.render(done: read(), elapsed: Date().timeIntervalSince(start)) + suffix() + "\u{1B}[K" + (final ? "\n" : "")
-        FileHandle.standardError.write(Data(line.utf8))
+        _ = Array(line.utf8).withUnsafeBytes { bytes in
+            Result { () throws(FileIOError) in try FileIO.writeFully(fd: STDERR_FILENO, from: bytes, path: "standard error") }
+        }
     }
 }
 
@@ -73,6 +80,6 @@ enum ByteCount {
             value /= 1000
             unit += 1
         }
-        return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
+        return unit == 0 ? "\(bytes) B" : "\(NumberText.fixed(value, decimals: 1)) \(units[unit])"
     }
 }
