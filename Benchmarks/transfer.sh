@@ -34,11 +34,11 @@ report() { # name seconds rss_kib
     [ -z "${3:-}" ] || echo "transfer.$1.leecher_peak_rss_mib: $(awk -v k="$3" 'BEGIN {printf "%.1f", k / 1024}')"
 }
 
-# A libtorrent seeder on port 17901, also announcing to our tracker so
-# aria2c (which cannot be given a peer by hand) finds it.
-"$bin" tracker --listen 127.0.0.1:17960 -v 0 >/dev/null 2>&1 &
-pids+=($!)
-/usr/bin/python3 "$tool" seed t.torrent seed 17901 announce > lt-seed.out 2>&1 &
+# A libtorrent seeder on port 17901 that announces nowhere: the leechers
+# are given it, and the torrent's tracker is not running during the rounds
+# (our leecher's announces are refused at once; libtorrent's leecher drops
+# its trackers), so nothing but the seeder and the leecher is at work.
+/usr/bin/python3 "$tool" seed t.torrent seed 17901 > lt-seed.out 2>&1 &
 pids+=($!)
 seed_index=$((${#pids[@]} - 1))
 wait_ready lt-seed.out
@@ -88,8 +88,18 @@ echo "transfer.microtorr_from_libtorrent.each_seconds: $(paste -sd/ ours.times)"
 echo "transfer.libtorrent_from_libtorrent.each_seconds: $(paste -sd/ lt.times)"
 echo "transfer.microtorr_vs_libtorrent_speed: $(awk -v a="$ours" -v b="$lt" 'BEGIN {printf "%.2f", b / a}')"
 
-# aria2c: time until its control file is gone (every piece verified and
-# written); it lingers ~2 s after that to announce `stopped`.
+# aria2c cannot be given a peer: it finds a libtorrent seeder (a new one,
+# announcing) through our tracker. Timed until its control file is gone
+# (every piece verified and written); it lingers ~2 s after that to
+# announce `stopped`.
+kill -9 "${pids[$seed_index]}" 2>/dev/null || true
+"$bin" tracker --listen 127.0.0.1:17960 -v 0 >/dev/null 2>&1 &
+pids+=($!)
+for _ in $(seq 200); do (echo > /dev/tcp/127.0.0.1/17960) 2>/dev/null && break; sleep 0.1; done
+/usr/bin/python3 "$tool" seed t.torrent seed 17903 announce > lt-seed2.out 2>&1 &
+pids+=($!)
+seed_index=$((${#pids[@]} - 1))
+wait_ready lt-seed2.out
 fresh_out
 start=$(date +%s.%N)
 /usr/bin/time -o time.out -f "%e %M" aria2c --seed-time=0 --file-allocation=none --bt-enable-lpd=false --enable-dht=false \
