@@ -65,10 +65,6 @@ public struct PiecePicker: Sendable {
 
     // MARK: Availability
 
-    public mutating func peerJoined(has bitfield: Bitfield) {
-        peerChanged(had: Bitfield(count: geometry.pieceCount), has: bitfield)
-    }
-
     /// A peer's pieces are `new` instead of `old`: a bitfield after `have`s
     /// (or a second one), which clients send despite BEP 3. Its requests
     /// stay as they are.

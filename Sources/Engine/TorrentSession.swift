@@ -658,11 +658,7 @@ public final class TorrentSession: @unchecked Sendable {
             storage.startWriteback(ofPiece: piece)
             return true
         }.whenComplete { [self] result in
-            if case .success(let matches) = result {
-                checked(piece, matches: matches)
-            } else {
-                checked(piece, matches: false)
-            }
+            checked(piece, matches: (try? result.get()) ?? false)
         }
     }
 

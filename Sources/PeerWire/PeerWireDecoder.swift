@@ -30,7 +30,7 @@ public struct PeerWireDecoder: ByteToMessageDecoder {
         self.resolve = resolve
     }
 
-    /// A decoder already past the handshake and the bitfield, so its framing
+    /// A decoder already past the handshake, so its framing
     /// can be checked on its own (the verifier shuffles inputs).
     init(messagesOf geometry: TorrentGeometry) {
         self.resolve = { _ in geometry }

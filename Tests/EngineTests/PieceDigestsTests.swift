@@ -12,10 +12,13 @@ struct PieceDigestsTests {
     let content = pseudoRandomBytes(count: 4 * blockLength, seed: 31)
     var expected: SHA1Hash { SHA1Hash(bytes: Array(Insecure.SHA1.hash(data: content)))! }
 
-    func block(_ index: Int, piece: Int = 0) -> (BlockRequest, ByteBuffer) {
+    /// Block `index` of piece `piece` (the content's bytes, one flipped
+    /// when `corrupt`).
+    func block(_ index: Int, piece: Int = 0, corrupt: Bool = false) -> (BlockRequest, ByteBuffer) {
         let start = index * Self.blockLength
-        return (BlockRequest(piece: piece, offset: start, length: Self.blockLength),
-                ByteBuffer(bytes: content[start..<start + Self.blockLength]))
+        var bytes = Array(content[start..<start + Self.blockLength])
+        if corrupt { bytes[100] ^= 1 }
+        return (BlockRequest(piece: piece, offset: start, length: Self.blockLength), ByteBuffer(bytes: bytes))
     }
 
     func absorb(_ order: [Int], into digests: inout PieceDigests, piece: Int = 0) {
@@ -25,31 +28,30 @@ struct PieceDigestsTests {
         }
     }
 
-    @Test func blocksInOrderGiveThePieceHash() {
-        var digests = PieceDigests()
-        absorb([0, 1, 2], into: &digests)
-        #expect(digests.matches(piece: 0, length: content.count, expected: expected) == nil, "incomplete: unknown")
-        absorb([3], into: &digests)
-        #expect(digests.matches(piece: 0, length: content.count, expected: expected) == true)
-        #expect(digests.heldBytes == 0)
+    /// What the digest of `piece` says: matches, does not, or unknown (nil).
+    func verdict(_ digests: PieceDigests, piece: Int = 0) -> Bool? {
+        digests.matches(piece: piece, length: content.count, expected: expected)
     }
 
-    @Test func earlyBlocksWaitForTheGap() {
+    /// Whatever the order, the piece is known only once complete, and
+    /// early blocks wait (as copies, counted) only until the gap is filled.
+    @Test(arguments: [([0, 1, 2, 3], 0), ([2, 3, 1, 0], 3), ([3, 0, 2, 1], 2)])
+    func blocksInAnyOrderGiveThePieceHash(order: [Int], waitingBeforeLast: Int) {
         var digests = PieceDigests()
-        absorb([2, 3, 1], into: &digests)
-        #expect(digests.heldBytes == 3 * Self.blockLength)
-        absorb([0], into: &digests)
-        #expect(digests.matches(piece: 0, length: content.count, expected: expected) == true)
+        absorb(Array(order.dropLast()), into: &digests)
+        #expect(verdict(digests) == nil, "incomplete: unknown")
+        #expect(digests.heldBytes == waitingBeforeLast * Self.blockLength)
+        absorb([order.last!], into: &digests)
+        #expect(verdict(digests) == true)
         #expect(digests.heldBytes == 0)
     }
 
     @Test func aCorruptBlockFailsThePiece() {
         var digests = PieceDigests()
         absorb([0, 1, 3], into: &digests)
-        var bad = content[2 * Self.blockLength..<3 * Self.blockLength].map { $0 }
-        bad[100] ^= 1
-        digests.absorb(BlockRequest(piece: 0, offset: 2 * Self.blockLength, length: Self.blockLength), data: ByteBuffer(bytes: bad))
-        #expect(digests.matches(piece: 0, length: content.count, expected: expected) == false)
+        let (request, bad) = block(2, corrupt: true)
+        digests.absorb(request, data: bad)
+        #expect(verdict(digests) == false)
     }
 
     /// Past the bound on held bytes the piece is left to the disk check,
@@ -61,10 +63,10 @@ struct PieceDigestsTests {
         absorb([3], into: &digests, piece: 5)
         #expect(digests.heldBytes == 0)
         absorb([0], into: &digests, piece: 5)
-        #expect(digests.matches(piece: 5, length: content.count, expected: expected) == nil)
+        #expect(verdict(digests, piece: 5) == nil)
         // Other pieces are not affected.
         absorb([0, 1, 2, 3], into: &digests, piece: 6)
-        #expect(digests.matches(piece: 6, length: content.count, expected: expected) == true)
+        #expect(verdict(digests, piece: 6) == true)
     }
 
     /// A block that comes twice, or a piece with a block lost on its way to
@@ -72,15 +74,15 @@ struct PieceDigestsTests {
     @Test func repeatsAndLostBlocksLeaveItToTheDisk() {
         var digests = PieceDigests()
         absorb([0, 1, 0, 2, 3], into: &digests)
-        #expect(digests.matches(piece: 0, length: content.count, expected: expected) == nil)
+        #expect(verdict(digests) == nil)
         digests.forget(piece: 0)
         absorb([0, 3], into: &digests)
         digests.abandon(piece: 0)
         #expect(digests.heldBytes == 0)
         absorb([1, 2], into: &digests)
-        #expect(digests.matches(piece: 0, length: content.count, expected: expected) == nil)
+        #expect(verdict(digests) == nil)
         digests.forget(piece: 0)
         absorb([3, 2, 1, 0], into: &digests)
-        #expect(digests.matches(piece: 0, length: content.count, expected: expected) == true)
+        #expect(verdict(digests) == true)
     }
 }

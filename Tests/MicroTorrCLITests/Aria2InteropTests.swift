@@ -35,11 +35,9 @@ struct Aria2InteropTests {
     }
 
     @Test func anAria2LeecherFromOurSeeder() throws {
-        let trackerPort = BackgroundProcess.freePort()
-        let tracker = try BackgroundProcess(ProcessRunner.microtorr, ["tracker", "--listen", "127.0.0.1:\(trackerPort)", "--interval", "2", "-v", "0"])
+        let (tracker, announceURL) = try Fixtures.startTracker()
         defer { tracker.stop() }
-        #expect(BackgroundProcess.waitForPort(trackerPort))
-        let (directory, torrent) = try Fixtures.seedData(size: 3_000_001, tracker: "http://127.0.0.1:\(trackerPort)/announce")
+        let (directory, torrent) = try Fixtures.seedData(size: 3_000_001, tracker: announceURL)
         let (seeder, _) = try Fixtures.startSeeder(torrent, in: directory)
         defer { seeder.stop() }
         let leecher = try Self.aria2c(["--seed-time=0", "--listen-port=\(BackgroundProcess.freePort())", "--dir=out", "-T", torrent],

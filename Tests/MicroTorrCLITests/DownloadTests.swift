@@ -43,11 +43,9 @@ struct DownloadTests {
         try directory.randomFile("seed/album/a.bin", size: 2_000_000)
         try directory.randomFile("seed/album/sub/b.bin", size: 1_500_001)
         try directory.randomFile("seed/album/c.txt", size: 10)
-        let trackerPort = BackgroundProcess.freePort()
-        let tracker = try BackgroundProcess(ProcessRunner.microtorr, ["tracker", "--listen", "127.0.0.1:\(trackerPort)", "--interval", "2", "-v", "0"])
+        let (tracker, announceURL) = try Fixtures.startTracker()
         defer { tracker.stop() }
-        #expect(BackgroundProcess.waitForPort(trackerPort))
-        let torrent = try Fixtures.makeTorrent(directory, target: "seed/album", tracker: "http://127.0.0.1:\(trackerPort)/announce")
+        let torrent = try Fixtures.makeTorrent(directory, target: "seed/album", tracker: announceURL)
         let seeder = try BackgroundProcess(ProcessRunner.microtorr, ["download", torrent, "-s", "seed/album", "--log-format", "json"],
                                            in: directory.path)
         defer { seeder.stop() }

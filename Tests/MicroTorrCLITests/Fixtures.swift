@@ -38,6 +38,17 @@ enum Fixtures {
         return (seeder, port)
     }
 
+    /// `microtorr tracker` on a free loopback port (waited for), telling
+    /// peers to announce every `interval` seconds; returns it and its
+    /// announce URL. Stop it with `stop()`.
+    static func startTracker(interval: Int = 2) throws -> (process: BackgroundProcess, announceURL: String) {
+        let port = BackgroundProcess.freePort()
+        let tracker = try BackgroundProcess(
+            ProcessRunner.microtorr, ["tracker", "--listen", "127.0.0.1:\(port)", "--interval", "\(interval)", "-v", "0"])
+        #expect(BackgroundProcess.waitForPort(port), "\(tracker.stderr)")
+        return (tracker, "http://127.0.0.1:\(port)/announce")
+    }
+
     /// A Python peer from `Tests/Interop` (libtorrent_tool.py, bad_peer.py)
     /// in the background.
     static func interopPeer(_ script: String, _ arguments: [String], in directory: String) throws -> BackgroundProcess {

@@ -52,11 +52,9 @@ struct SwarmPolicyTests {
     /// requested (no data written, the seeder sends nothing) until a second
     /// seeder joins; then the download completes.
     @Test func waitsForEnoughSeedersBeforeRequesting() throws {
-        let trackerPort = BackgroundProcess.freePort()
-        let tracker = try BackgroundProcess(ProcessRunner.microtorr, ["tracker", "--listen", "127.0.0.1:\(trackerPort)", "--interval", "1", "-v", "0"])
+        let (tracker, announceURL) = try Fixtures.startTracker(interval: 1)
         defer { tracker.stop() }
-        #expect(BackgroundProcess.waitForPort(trackerPort))
-        let (directory, torrent) = try Fixtures.seedData(size: 2_000_000, tracker: "http://127.0.0.1:\(trackerPort)/announce")
+        let (directory, torrent) = try Fixtures.seedData(size: 2_000_000, tracker: announceURL)
         let first = try BackgroundProcess(ProcessRunner.microtorr,
             ["download", torrent, "-s", "seed/data.bin", "--log-format", "json", "-v", "2"], in: directory.path)
         defer { first.stop() }
