@@ -180,8 +180,8 @@ public actor ApplianceSupervisor {
         stopping = true
         logger.info("stopping", metadata: ["event": "daemon.stopping", "torrents": .stringConvertible(running.count)])
         watcher?.close()
-        // The last of the background writes (`.error` notes, retargeted
-        // `.mtorrent` files, the cache): all are on disk after it.
+        // The last of the background writes (retargeted `.mtorrent`
+        // files, the cache): all are on disk after it.
         await saveCatalog().value
         let sessions = Array(running.values)
         running = [:]

@@ -175,10 +175,17 @@ public final class DirectoryWatcher: Sendable {
         guard let watched = state.withLock({ $0.paths[descriptor] }) else { return }
         let isDirectory = mask & UInt32(IN_ISDIR) != 0
         if mask & UInt32(IN_DELETE_SELF | IN_MOVE_SELF) != 0 {
-            // Gone from this path (with everything below): whatever is made
-            // there later is another directory, to be watched afresh (a
-            // moved one's watches would follow it elsewhere).
-            unwatch(watched.path)
+            // Gone from this path: whatever is made there later is another
+            // directory, to be watched afresh. A moved one takes its
+            // subtree along (those watches would follow it elsewhere, so
+            // they go too); a deleted one was emptied first, each folder
+            // below reporting its own deletion (only its watch goes: a
+            // subtree scan per folder of a large deleted tree adds up).
+            if mask & UInt32(IN_MOVE_SELF) != 0 {
+                unwatch(watched.path)
+            } else {
+                state.withLock { _ = $0.paths.removeValue(forKey: descriptor) }
+            }
             emit(FileEvent(path: watched.path, kind: .disappeared))
             return
         }

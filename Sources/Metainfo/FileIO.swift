@@ -157,17 +157,28 @@ public enum FileIO {
         }
     }
 
-    /// Creates `path` holding `bytes`, never over an existing entry (a link
-    /// included); not synced. A failed write leaves no file.
-    public static func writeNewFile(_ bytes: [UInt8], toPath path: String, mode: mode_t = 0o644) throws(FileIOError) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw .system("cannot create", path: path) }
-        defer { close(fd) }
+    /// Writes all of `bytes` at the current position.
+    public static func writeFully(fd: Int32, bytes: [UInt8], path: String) throws(FileIOError) {
         let result = bytes.withUnsafeBytes { buffer in
             Result { () throws(FileIOError) in try writeFully(fd: fd, from: buffer, path: path) }
         }
-        if case .failure = result { unlink(path) }
         try result.get()
+    }
+
+    /// Creates `path` holding `bytes`, never over an existing entry (a link
+    /// included: O_EXCL does not follow one), synced when `sync`. A failed
+    /// write leaves no file.
+    public static func writeNewFile(_ bytes: [UInt8], toPath path: String, mode: mode_t = 0o644, sync: Bool = false) throws(FileIOError) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw .system("cannot create", path: path) }
+        defer { close(fd) }
+        do throws(FileIOError) {
+            try writeFully(fd: fd, bytes: bytes, path: path)
+            guard !sync || fsync(fd) == 0 else { throw .system("fsync failed", path: path) }
+        } catch {
+            unlink(path)
+            throw error
+        }
     }
 
     /// Replaces `path` with `bytes` so that a crash leaves either the old
@@ -177,22 +188,12 @@ public enum FileIO {
         let directory = directoryName(of: path)
         let base = String(path.split(separator: "/").last ?? Substring(path))
         let temporary = "\(directory)/.\(base).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw .system("cannot create", path: temporary) }
-        var succeeded = false
-        defer {
-            if !succeeded { unlink(temporary) }
+        try writeNewFile(bytes, toPath: temporary, mode: mode, sync: true)
+        guard rename(temporary, path) == 0 else {
+            let error = FileIOError.system("cannot rename into place", path: path)
+            unlink(temporary)
+            throw error
         }
-        do {
-            defer { close(fd) }
-            let written = bytes.withUnsafeBytes { buffer in
-                Result { () throws(FileIOError) in try writeFully(fd: fd, from: buffer, path: temporary) }
-            }
-            try written.get()
-            guard fsync(fd) == 0 else { throw .system("fsync failed", path: temporary) }
-        }
-        guard rename(temporary, path) == 0 else { throw .system("cannot rename into place", path: path) }
-        succeeded = true
         let directoryFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if directoryFD >= 0 {
             _ = fsync(directoryFD)

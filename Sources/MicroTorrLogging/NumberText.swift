@@ -14,8 +14,9 @@ public enum NumberText {
         return String(repeating: "0", count: max(0, width - digits.count)) + digits
     }
 
-    /// `value` rounded to `decimals` places (`%.Nf`, but never `-0`);
-    /// not-finite values as `inf`/`nan`.
+    /// `value` rounded to `decimals` places (`%.Nf`, but never `-0`, and
+    /// an exact binary half, such as 0.125 to two places, goes away from
+    /// zero where printf goes to even); not-finite values as `inf`/`nan`.
     public static func fixed(_ value: Double, decimals: Int) -> String {
         guard value.isFinite else { return value.isNaN ? "nan" : (value < 0 ? "-inf" : "inf") }
         var scale = 1.0

@@ -214,9 +214,7 @@ struct StatisticsReport {
         func row(_ columns: [String]) -> String {
             let widths = [24, 10, 12, 12, 12, 12]
             return "  " + zip(columns, widths).enumerated().map { index, pair in
-                let (text, width) = pair
-                let padding = String(repeating: " ", count: max(0, width - text.count))
-                return index < 2 ? text + padding : padding + text
+                NumberText.padded(pair.0, width: pair.1, right: index >= 2)
             }.joined(separator: " ")
         }
         var lines = ["", "peer statistics:", row(["peer", "client", "downloaded", "uploaded", "down/s", "up/s"])]

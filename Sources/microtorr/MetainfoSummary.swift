@@ -105,7 +105,7 @@ struct MetainfoSummary: Encodable {
         output.append("files (\(files.count)):")
         let width = String(files.map(\.length).max() ?? 0).count
         for file in files {
-            output.append("  " + String(repeating: " ", count: width - String(file.length).count) + "\(file.length)  \(file.path.escapingControlCharacters)")
+            output.append("  " + NumberText.padded(String(file.length), width: width, right: true) + "  \(file.path.escapingControlCharacters)")
         }
         return output.joined(separator: "\n")
     }

@@ -64,9 +64,7 @@ final class ProgressDisplay: @unchecked Sendable {
 
     private func draw(final: Bool) {
         let line = "\r" + bar.render(done: read(), elapsed: Date().timeIntervalSince(start)) + suffix() + "\u{1B}[K" + (final ? "\n" : "")
-        _ = Array(line.utf8).withUnsafeBytes { bytes in
-            Result { () throws(FileIOError) in try FileIO.writeFully(fd: STDERR_FILENO, from: bytes, path: "standard error") }
-        }
+        try? FileIO.writeFully(fd: STDERR_FILENO, bytes: Array(line.utf8), path: "standard error")
     }
 }
 

@@ -55,16 +55,8 @@ struct TrackerCommand: AsyncParsableCommand {
         configuration.whitelistDirectory = whitelist
         configuration.limits.maxPeersPerSwarm = maxPeersPerSwarm
         configuration.limits.maxSwarms = maxSwarms
-        // The cap must bind before the kernel's descriptor limit does
-        // (a margin for the listeners, logs and whitelist reads).
-        let descriptors = DescriptorLimit.raiseToMaximum() ?? 1024
-        configuration.maxConnections = min(maxConnections, max(1, descriptors - 64))
-        if configuration.maxConnections < maxConnections {
-            logger.warning("--max-connections lowered to fit the open-file limit", metadata: [
-                "event": "tracker.connections_lowered", "max_connections": .stringConvertible(configuration.maxConnections),
-                "open_file_limit": .stringConvertible(descriptors),
-            ])
-        }
+        // (Lowered by the server to fit the open-file limit, with a warning.)
+        configuration.maxConnections = maxConnections
         let server: TrackerServer
         do {
             let group = threads == System.coreCount ? MultiThreadedEventLoopGroup.singleton : MultiThreadedEventLoopGroup(numberOfThreads: threads)

@@ -13,7 +13,8 @@ struct NumberTextTests {
             }
         }
         #expect(NumberText.fixed(.infinity, decimals: 1) == "inf" && NumberText.fixed(.nan, decimals: 1) == "nan")
-        // Unlike printf, no negative zero.
+        // Unlike printf: exact binary halves away from zero, no negative zero.
+        #expect(NumberText.fixed(0.125, decimals: 2) == "0.13" && NumberText.fixed(2.5, decimals: 0) == "3")
         #expect(NumberText.fixed(-0.04, decimals: 1) == "0.0" && NumberText.fixed(-0.04, decimals: 2) == "-0.04")
     }
 

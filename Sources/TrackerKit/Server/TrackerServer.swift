@@ -1,5 +1,6 @@
 import Dispatch
 import Logging
+import Metainfo
 import NIOCore
 import NIOPosix
 
@@ -36,10 +37,20 @@ public final class TrackerServer: Sendable {
         var boundPort = probe.localAddress?.port ?? port
         try await probe.close()
         let loops = Array(group.makeIterator())
-        // The connection cap is shared out among the loops' sockets.
+        // The connection cap must bind before the kernel's descriptor limit
+        // does (a margin for the listeners, logs and whitelist reads),
+        // whoever runs the tracker (the command, the daemon, the demo); it
+        // is shared out among the loops' sockets.
+        let descriptors = DescriptorLimit.raiseToMaximum() ?? 1024
+        let maxConnections = min(configuration.maxConnections, max(1, descriptors - 64))
+        if maxConnections < configuration.maxConnections {
+            logger.warning("connection cap lowered to fit the open-file limit", metadata: [
+                "event": "tracker.connections_lowered", "max_connections": .stringConvertible(maxConnections),
+                "open_file_limit": .stringConvertible(descriptors),
+            ])
+        }
         let limits = HTTPReplyServer.Limits(
-            backlog: 1024, idleTimeoutSeconds: configuration.idleTimeoutSeconds,
-            maxOpen: max(1, configuration.maxConnections / loops.count))
+            backlog: 1024, idleTimeoutSeconds: configuration.idleTimeoutSeconds, maxOpen: max(1, maxConnections / loops.count))
         var channels: [any Channel] = []
         do {
             for loop in loops {
