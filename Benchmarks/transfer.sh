@@ -27,6 +27,7 @@ mkdir seed
 head -c "$((SIZE_MIB << 20))" /dev/urandom > seed/data.bin
 "$bin" create seed/data.bin --no-id-hash --piece-length 1M -t http://127.0.0.1:17960/announce -o t.torrent -v 0 >/dev/null
 
+wait_port() { for _ in $(seq 600); do (echo > "/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 wait_ready() { for _ in $(seq 600); do grep -q ready "$1" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 report() { # name seconds rss_kib
     echo "transfer.$1.seconds: $2"
@@ -49,7 +50,7 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] 
 fresh_out() { rm -rf out && mkdir out && sync; }
 ours_from_libtorrent() {
     fresh_out
-    /usr/bin/time -o time.out -f "%e %M %U %S %R" "$bin" download t.torrent -o out --peer 127.0.0.1:17901 --exit-on-complete -v 0 >/dev/null
+    /usr/bin/time -o time.out -f "%e %M %U %S %R" timeout 600 "$bin" download t.torrent -o out --peer 127.0.0.1:17901 --exit-on-complete -v 0 >/dev/null
     read -r secs rss user system faults < time.out
     if ! cmp -s seed/data.bin out/data.bin; then echo "transfer.microtorr_from_libtorrent.error: data differs"; return; fi
     echo "$secs" >> ours.times; echo "$rss" >> ours.rss; echo "$user $system" | awk '{print $1 + $2}' >> ours.cpu
@@ -84,6 +85,10 @@ echo "transfer.libtorrent_from_libtorrent.leecher_cpu_seconds: $(median < lt.cpu
 echo "transfer.microtorr_from_libtorrent.leecher_minor_faults: $(median < ours.faults)"
 echo "transfer.libtorrent_from_libtorrent.leecher_minor_faults: $(median < lt.faults)"
 echo "transfer.rounds: $ROUNDS"
+# A round with wrong data is left out (reported above): say how many counted.
+echo "transfer.microtorr_from_libtorrent.rounds_counted: $(wc -l < ours.times)"
+echo "transfer.libtorrent_from_libtorrent.rounds_counted: $(wc -l < lt.times)"
+if [ ! -s ours.times ] || [ ! -s lt.times ]; then echo "transfer.error: no valid round for one side" >&2; exit 1; fi
 echo "transfer.microtorr_from_libtorrent.each_seconds: $(paste -sd/ ours.times)"
 echo "transfer.libtorrent_from_libtorrent.each_seconds: $(paste -sd/ lt.times)"
 echo "transfer.microtorr_vs_libtorrent_speed: $(awk -v a="$ours" -v b="$lt" 'BEGIN {printf "%.2f", b / a}')"
@@ -94,8 +99,9 @@ echo "transfer.microtorr_vs_libtorrent_speed: $(awk -v a="$ours" -v b="$lt" 'BEG
 # announce `stopped`.
 kill -9 "${pids[$seed_index]}" 2>/dev/null || true
 "$bin" tracker --listen 127.0.0.1:17960 -v 0 >/dev/null 2>&1 &
-pids+=($!)
-for _ in $(seq 200); do (echo > /dev/tcp/127.0.0.1/17960) 2>/dev/null && break; sleep 0.1; done
+tracker_pid=$!
+pids+=($tracker_pid)
+wait_port 17960 || { echo "transfer.error: the tracker did not start" >&2; exit 1; }
 /usr/bin/python3 "$tool" seed t.torrent seed 17903 announce > lt-seed2.out 2>&1 &
 pids+=($!)
 seed_index=$((${#pids[@]} - 1))
@@ -118,15 +124,16 @@ rss=$(awk '{print $2}' time.out 2>/dev/null || true)
 if cmp -s seed/data.bin out/data.bin; then report aria2c_from_libtorrent "$aria_secs" "$rss"
 else echo "transfer.aria2c_from_libtorrent.error: incomplete after ${aria_secs}s"; fi
 
-kill -9 "${pids[$seed_index]}" 2>/dev/null || true
+# Ours to ours meets no one else either: seeder and tracker go.
+kill -9 "${pids[$seed_index]}" "$tracker_pid" 2>/dev/null || true
 
 # Our seeder -> our leecher.
 /usr/bin/time -o seed-time.out -f "%e %M" "$bin" download t.torrent -s seed/data.bin -p 17902 -v 0 > /dev/null 2>&1 &
 seed_pid=$!
 pids+=($seed_pid)
-for _ in $(seq 600); do (echo > /dev/tcp/127.0.0.1/17902) 2>/dev/null && break; sleep 0.1; done
+wait_port 17902 || { echo "transfer.error: our seeder did not start" >&2; exit 1; }
 fresh_out
-/usr/bin/time -o time.out -f "%e %M" "$bin" download t.torrent -o out --peer 127.0.0.1:17902 --exit-on-complete -v 0 >/dev/null
+/usr/bin/time -o time.out -f "%e %M" timeout 600 "$bin" download t.torrent -o out --peer 127.0.0.1:17902 --exit-on-complete -v 0 >/dev/null
 read -r secs rss < time.out
 cmp -s seed/data.bin out/data.bin || echo "transfer.microtorr_from_microtorr.error: data differs"
 report microtorr_from_microtorr "$secs" "$rss"

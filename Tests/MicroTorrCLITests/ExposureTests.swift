@@ -98,9 +98,11 @@ struct ExposureTests {
         // 128 awaiting a handshake, the real peer's, and connections being
         // closed at that instant (evictions close on their own event loop).
         #expect(peakDescriptors <= baseDescriptors + 128 + 100, "descriptors \(baseDescriptors) → \(peakDescriptors)")
-        // Measured +2.3 MiB over ~6 800 flood connections: 12 MiB still
-        // catches a leak of 2 KiB per connection.
-        #expect(peakKiB <= baseKiB + 12 * 1024, "RSS \(baseKiB) → \(peakKiB) KiB")
+        // Measured +2.0-2.3 MiB over 6 800-9 700 flood connections: 4 MiB
+        // plus 1 KiB per connection opened catches a leak of 1.5 KiB per
+        // connection however many the machine managed to open.
+        let flooded = Self.opened(by: idle) + Self.opened(by: garbage)
+        #expect(peakKiB <= baseKiB + 4 * 1024 + flooded, "RSS \(baseKiB) → \(peakKiB) KiB over \(flooded) connections")
         #expect(a.waitForEvent("connections.capped", timeout: 5) != nil)
         #expect(eventually(timeout: 20) { (BackgroundProcess.descriptorCount(of: pid) ?? .max) <= baseDescriptors + 2 },
                 "descriptors after the flood: \(BackgroundProcess.descriptorCount(of: pid) ?? -1) (before: \(baseDescriptors))")
