@@ -44,11 +44,14 @@ public struct AnnounceRequest: Sendable, Hashable {
             throw TrackerFailure("invalid port")
         }
         self.init(infoHash: infoHash, peerID: peerID, port: port)
-        for (name, keyPath) in [("uploaded", \AnnounceRequest.uploaded), ("downloaded", \.downloaded), ("left", \.left)] {
-            guard let raw = query.first(name) else { continue }
+        func counter(_ name: String) throws(TrackerFailure) -> Int64 {
+            guard let raw = query.first(name) else { return 0 }
             guard let value = Self.integer(raw), value >= 0 else { throw TrackerFailure("invalid \(name)") }
-            self[keyPath: keyPath] = value
+            return value
         }
+        uploaded = try counter("uploaded")
+        downloaded = try counter("downloaded")
+        left = try counter("left")
         if let raw = query.first("event") {
             guard let event = AnnounceEvent(rawValue: String(decoding: raw, as: UTF8.self)) else {
                 throw TrackerFailure("unknown event")
@@ -63,10 +66,10 @@ public struct AnnounceRequest: Sendable, Hashable {
             guard let value = Self.integer(raw), value >= 0 else { throw TrackerFailure("invalid numwant") }
             numwant = Int(clamping: value)
         }
-        compact = query.first("compact") != Array("0".utf8)
-        noPeerID = query.first("no_peer_id") == Array("1".utf8)
+        compact = query.first("compact")?.elementsEqual("0".utf8) != true
+        noPeerID = query.first("no_peer_id")?.elementsEqual("1".utf8) == true
         key = query.first("key").map { String(decoding: $0, as: UTF8.self) }
-        wantsJSON = query.first("format") == Array("json".utf8)
+        wantsJSON = query.first("format")?.elementsEqual("json".utf8) == true
     }
 
     /// The query string a client sends.
@@ -86,11 +89,18 @@ public struct AnnounceRequest: Sendable, Hashable {
         return query
     }
 
-    /// A decimal integer of at most 19 digits (no sign, no spaces).
-    static func integer(_ bytes: [UInt8]) -> Int64? {
-        guard !bytes.isEmpty, bytes.count <= 19, bytes.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else {
-            return nil
+    /// A decimal integer that fits an `Int64` (at most 19 digits, no sign,
+    /// no spaces).
+    static func integer(_ bytes: some Collection<UInt8>) -> Int64? {
+        guard !bytes.isEmpty, bytes.count <= 19 else { return nil }
+        var value: Int64 = 0
+        for byte in bytes {
+            guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return nil }
+            let (tens, overflow) = value.multipliedReportingOverflow(by: 10)
+            let (sum, carry) = tens.addingReportingOverflow(Int64(byte - UInt8(ascii: "0")))
+            guard !overflow, !carry else { return nil }
+            value = sum
         }
-        return Int64(String(decoding: bytes, as: UTF8.self))
+        return value
     }
 }

@@ -4,65 +4,78 @@ import Metainfo
 ///
 /// `info_hash` and `peer_id` are arbitrary 20-byte values percent-encoded
 /// byte by byte; decoding them through a UTF-8 string would corrupt most
-/// real hashes, so values stay `[UInt8]`.
+/// real hashes, so values stay bytes. Every name and value is decoded into
+/// one shared buffer, with ranges into it: a tracker parses a query per
+/// announce, and a string and an array per parameter were most of that cost.
 public struct QueryParameters: Sendable {
-    public private(set) var pairs: [(name: String, value: [UInt8])] = []
+    private var bytes: [UInt8] = []
+    private var ranges: [(name: Range<Int>, value: Range<Int>)] = []
 
     /// Parses `a=1&b=%FF`. Malformed percent escapes are refused; `+` is
     /// kept literally (clients percent-encode every reserved byte).
     public init(parsing query: some Collection<UInt8>) throws(TrackerFailure) {
-        var name: [UInt8] = []
-        var value: [UInt8] = []
-        var inValue = false
+        bytes.reserveCapacity(query.count)
+        ranges.reserveCapacity(12)
+        var nameStart = 0
+        var valueStart: Int?
         var iterator = query.makeIterator()
-        func finish(_ pairs: inout [(name: String, value: [UInt8])]) {
-            if !name.isEmpty || inValue { pairs.append((String(decoding: name, as: UTF8.self), value)) }
-            name.removeAll(keepingCapacity: true)
-            value.removeAll(keepingCapacity: true)
-            inValue = false
+        func finish() {
+            let end = bytes.count
+            if let valueStart {
+                ranges.append((nameStart..<valueStart, valueStart..<end))
+            } else if end > nameStart {
+                ranges.append((nameStart..<end, end..<end))
+            }
+            nameStart = end
+            valueStart = nil
         }
         while let byte = iterator.next() {
             switch byte {
             case UInt8(ascii: "&"):
-                finish(&pairs)
-            case UInt8(ascii: "=") where !inValue:
-                inValue = true
+                finish()
+            case UInt8(ascii: "=") where valueStart == nil:
+                valueStart = bytes.count
             case UInt8(ascii: "%"):
                 guard let high = iterator.next().flatMap(Hex.value(of:)), let low = iterator.next().flatMap(Hex.value(of:)) else {
                     throw TrackerFailure("malformed percent-encoding in query")
                 }
-                if inValue { value.append(high << 4 | low) } else { name.append(high << 4 | low) }
+                bytes.append(high << 4 | low)
             default:
-                if inValue { value.append(byte) } else { name.append(byte) }
+                bytes.append(byte)
             }
         }
-        finish(&pairs)
+        finish()
     }
 
     public init() {}
 
-    public func first(_ name: String) -> [UInt8]? {
-        pairs.first(where: { $0.name == name })?.value
+    /// The first value of `name` (empty for `name` or `name=`).
+    public func first(_ name: String) -> ArraySlice<UInt8>? {
+        ranges.first(where: { bytes[$0.name].elementsEqual(name.utf8) }).map { bytes[$0.value] }
     }
 
-    public func all(_ name: String) -> [[UInt8]] {
-        pairs.filter { $0.name == name }.map(\.value)
+    public func all(_ name: String) -> [ArraySlice<UInt8>] {
+        ranges.filter { bytes[$0.name].elementsEqual(name.utf8) }.map { bytes[$0.value] }
     }
 
-    public mutating func append(_ name: String, _ value: [UInt8]) {
-        pairs.append((name, value))
+    public mutating func append(_ name: String, _ value: some Collection<UInt8>) {
+        let nameStart = bytes.count
+        bytes.append(contentsOf: name.utf8)
+        let valueStart = bytes.count
+        bytes.append(contentsOf: value)
+        ranges.append((nameStart..<valueStart, valueStart..<bytes.count))
     }
 
     public mutating func append(_ name: String, _ value: String) {
-        pairs.append((name, Array(value.utf8)))
+        append(name, value.utf8)
     }
 
     /// Encodes every byte outside RFC 3986's unreserved set.
     public var encoded: String {
-        pairs.map { Self.percentEncode(Array($0.name.utf8)) + "=" + Self.percentEncode($0.value) }.joined(separator: "&")
+        ranges.map { Self.percentEncode(bytes[$0.name]) + "=" + Self.percentEncode(bytes[$0.value]) }.joined(separator: "&")
     }
 
-    public static func percentEncode(_ bytes: [UInt8]) -> String {
+    public static func percentEncode(_ bytes: some Collection<UInt8>) -> String {
         let digits = Array("0123456789ABCDEF".utf8)
         var output: [UInt8] = []
         output.reserveCapacity(bytes.count * 3)

@@ -7,20 +7,26 @@ enum AnnounceReply {
     static func bencoded(_ reply: SwarmRegistry.Reply, request: AnnounceRequest, configuration: TrackerConfiguration) -> [UInt8] {
         var output: [UInt8] = []
         output.reserveCapacity(96 + reply.peers.count * 8)
-        output.append(contentsOf: "d8:completei\(reply.complete)e10:incompletei\(reply.incomplete)e".utf8)
-        output.append(contentsOf: "8:intervali\(configuration.interval)e12:min intervali\(configuration.minInterval)e".utf8)
+        // Literals and small integers append without building strings on
+        // the heap (an interpolated string longer than 15 bytes is one).
+        func append(_ literal: StaticString, _ value: Int) {
+            output.append(contentsOf: UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+            output.append(contentsOf: String(value).utf8)
+        }
+        append("d8:completei", reply.complete)
+        append("e10:incompletei", reply.incomplete)
+        append("e8:intervali", configuration.interval)
+        append("e12:min intervali", configuration.minInterval)
+        output.append(UInt8(ascii: "e"))
         if request.compact {
-            var v4: [UInt8] = []
-            var v6: [UInt8] = []
-            v4.reserveCapacity(reply.peers.count * 6)
-            for peer in reply.peers {
-                if peer.endpoint.ip.isIPv4 { peer.endpoint.appendCompact(to: &v4) } else { peer.endpoint.appendCompact(to: &v6) }
-            }
-            output.append(contentsOf: "5:peers\(v4.count):".utf8)
-            output.append(contentsOf: v4)
-            if !v6.isEmpty {
-                output.append(contentsOf: "6:peers6\(v6.count):".utf8)
-                output.append(contentsOf: v6)
+            let v4Count = reply.peers.count(where: { $0.endpoint.ip.isIPv4 })
+            append("5:peers", v4Count * 6)
+            output.append(UInt8(ascii: ":"))
+            for peer in reply.peers where peer.endpoint.ip.isIPv4 { peer.endpoint.appendCompact(to: &output) }
+            if v4Count < reply.peers.count {
+                append("6:peers6", (reply.peers.count - v4Count) * 18)
+                output.append(UInt8(ascii: ":"))
+                for peer in reply.peers where !peer.endpoint.ip.isIPv4 { peer.endpoint.appendCompact(to: &output) }
             }
         } else {
             output.append(contentsOf: "5:peersl".utf8)

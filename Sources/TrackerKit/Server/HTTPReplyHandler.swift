@@ -101,16 +101,27 @@ public final class HTTPReplyHandler: ChannelInboundHandler {
     /// Status line and headers. HTTP/1.0 keep-alive must be confirmed with a
     /// header; HTTP/1.1 closing must be announced with one.
     static func writeHead(of reply: HTTPReply, version: HTTPVersion, keepAlive: Bool, into buffer: inout ByteBuffer) {
-        let status = HTTPResponseStatus(statusCode: reply.status)
         let minor = version.major == 1 && version.minor == 0 ? 0 : 1
-        buffer.writeString("HTTP/1.\(minor) \(status.code) \(status.reasonPhrase)\r\n")
-        buffer.writeString("Content-Type: \(reply.contentType)\r\nContent-Length: \(reply.body.count)\r\n")
-        if !keepAlive {
-            buffer.writeString("Connection: close\r\n")
-        } else if minor == 0 {
-            buffer.writeString("Connection: keep-alive\r\n")
+        // Static pieces where possible: interpolated lines are heap strings,
+        // and this runs once per request.
+        buffer.writeStaticString(minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
+        if reply.status == 200 {
+            buffer.writeStaticString("200 OK\r\n")
+        } else {
+            let status = HTTPResponseStatus(statusCode: reply.status)
+            buffer.writeString("\(status.code) \(status.reasonPhrase)\r\n")
         }
-        buffer.writeString("\r\n")
+        buffer.writeStaticString("Content-Type: ")
+        buffer.writeString(reply.contentType)
+        buffer.writeStaticString("\r\nContent-Length: ")
+        buffer.writeString(String(reply.body.count))
+        buffer.writeStaticString("\r\n")
+        if !keepAlive {
+            buffer.writeStaticString("Connection: close\r\n")
+        } else if minor == 0 {
+            buffer.writeStaticString("Connection: keep-alive\r\n")
+        }
+        buffer.writeStaticString("\r\n")
     }
 }
 

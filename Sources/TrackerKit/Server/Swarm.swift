@@ -61,15 +61,17 @@ struct Swarm: Sendable {
 
     /// Up to `count` peers other than `asker`, from a random starting point;
     /// seeders are given only leechers (they need nothing from seeders).
-    func sample(_ count: Int, excluding asker: PeerID, leechersOnly: Bool, using random: inout some RandomNumberGenerator) -> [Peer] {
+    func sample(
+        _ count: Int, excluding asker: PeerID, leechersOnly: Bool, using random: inout some RandomNumberGenerator
+    ) -> [(id: PeerID, endpoint: PeerEndpoint)] {
         guard count > 0, !peers.isEmpty else { return [] }
-        var chosen: [Peer] = []
+        var chosen: [(id: PeerID, endpoint: PeerEndpoint)] = []
         chosen.reserveCapacity(min(count, peers.count))
         let start = Int.random(in: 0..<peers.count, using: &random)
         for step in 0..<peers.count {
             let peer = peers[(start + step) % peers.count]
             if peer.id == asker || (leechersOnly && peer.isSeeder) { continue }
-            chosen.append(peer)
+            chosen.append((peer.id, peer.endpoint))
             if chosen.count == count { break }
         }
         return chosen

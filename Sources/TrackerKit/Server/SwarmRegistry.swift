@@ -78,7 +78,7 @@ public struct SwarmRegistry: Sendable {
             if request.event == .completed, previous?.isSeeder != true { swarm.completions += 1 }
         }
         let wanted = min(request.numwant ?? limits.defaultNumwant, limits.maxNumwant)
-        let peers = swarm.sample(wanted, excluding: request.peerID, leechersOnly: isSeeder, using: &random).map { (id: $0.id, endpoint: $0.endpoint) }
+        let peers = swarm.sample(wanted, excluding: request.peerID, leechersOnly: isSeeder, using: &random)
         return Reply(peers: peers, complete: swarm.seeders, incomplete: swarm.leechers)
     }
 
