@@ -29,6 +29,11 @@ mkdir seed
 head -c "$((SIZE_MIB << 20))" /dev/urandom > seed/data.bin
 "$bin" create seed/data.bin --no-id-hash --piece-length 1M -t http://127.0.0.1:17960/announce -o t.torrent -v 0 >/dev/null
 
+# A leftover seeder on one of the ports (a stale run's) would serve another
+# torrent, or share the port: the leechers would wait out their timeouts.
+for port in 17901 17902 17903 17950 17960; do
+    if (echo > "/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "transfer.error: port $port is taken (a leftover run?)" >&2; exit 1; fi
+done
 wait_port() { for _ in $(seq 600); do (echo > "/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 wait_ready() { for _ in $(seq 600); do grep -q ready "$1" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 report() { # name seconds rss_kib
