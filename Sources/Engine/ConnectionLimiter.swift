@@ -9,12 +9,17 @@ import Synchronization
 /// `maxUnproven` are unproven or `maxOpen` are open, a newcomer closes the oldest unproven
 /// one, because a real client proves itself within milliseconds while
 /// flood connections sit idle. Only when all `maxOpen` are proven is the
-/// newcomer closed instead. (Counts are of admitted connections: a closed
-/// one frees its descriptor a moment later on its own event loop.) Shared
-/// by every child channel of a listener, across event loops, hence the lock.
+/// newcomer closed instead. A connection closed to make room frees its
+/// descriptor a moment later on its own event loop; while `maxClosing` such
+/// closes are under way, newcomers are closed instead (at once, on their
+/// own loop): a loop that lags behind the other's accepts would otherwise
+/// let descriptors pile up past the caps (measured: 120 over them in a
+/// flood). Shared by every child channel of a listener, across event
+/// loops, hence the lock.
 public final class ConnectionLimiter: Sendable {
     public let maxOpen: Int
     public let maxUnproven: Int
+    public let maxClosing: Int
     private let logger: Logger
     private let clock: @Sendable () -> Double
     private let state = Mutex(State())
@@ -26,15 +31,17 @@ public final class ConnectionLimiter: Sendable {
         /// Their IDs by age (IDs grow). IDs no longer unproven are skipped
         /// when met, so finding the oldest costs O(1) amortized.
         var order = CircularBuffer<Int>()
+        /// Closed to make room, not yet gone (their descriptors still open).
+        var closing: Set<Int> = []
         var provenCount = 0
         var shed = 0
         var lastReport = -Double.infinity
 
         var open: Int { unproven.count + provenCount }
 
-        mutating func removeOldestUnproven() -> (any Channel)? {
+        mutating func removeOldestUnproven() -> (id: Int, channel: any Channel)? {
             while let id = order.popFirst() {
-                if let channel = unproven.removeValue(forKey: id) { return channel }
+                if let channel = unproven.removeValue(forKey: id) { return (id, channel) }
             }
             return nil
         }
@@ -60,9 +67,13 @@ public final class ConnectionLimiter: Sendable {
     }
 
     /// `clock` is read only when a connection was closed to make room.
-    public init(maxOpen: Int, maxUnproven: Int, logger: Logger, clock: @escaping @Sendable () -> Double = MonotonicClock.seconds) {
+    public init(
+        maxOpen: Int, maxUnproven: Int, maxClosing: Int = 32, logger: Logger,
+        clock: @escaping @Sendable () -> Double = MonotonicClock.seconds
+    ) {
         self.maxOpen = max(1, maxOpen)
         self.maxUnproven = max(1, min(maxUnproven, maxOpen))
+        self.maxClosing = max(1, maxClosing)
         self.logger = logger
         self.clock = clock
     }
@@ -85,11 +96,12 @@ public final class ConnectionLimiter: Sendable {
         let (admitted, report) = state.withLock { state -> ((id: Int, evicted: (any Channel)?)?, Int?) in
             var evicted: (any Channel)?
             if state.open >= maxOpen || state.unproven.count >= maxUnproven {
-                guard let oldest = state.removeOldestUnproven() else {
+                guard state.closing.count < maxClosing, let oldest = state.removeOldestUnproven() else {
                     state.shed += 1
                     return (nil, takeReport(&state))
                 }
-                evicted = oldest
+                state.closing.insert(oldest.id)
+                evicted = oldest.channel
                 state.shed += 1
             }
             return ((state.add(channel), evicted), takeReport(&state))
@@ -124,7 +136,11 @@ public final class ConnectionLimiter: Sendable {
 
     fileprivate func release(_ id: Int, proven: Bool) {
         state.withLock { state in
-            if proven { state.provenCount -= 1 } else { state.unproven[id] = nil }
+            if proven {
+                state.provenCount -= 1
+            } else if state.closing.remove(id) == nil {
+                state.unproven[id] = nil
+            }
         }
     }
 }

@@ -51,6 +51,45 @@ struct ConnectionLimiterTests {
         #expect(limiter.openCount == 2)
     }
 
+    /// Holds back the close of its channel until told (a connection
+    /// evicted from another event loop closes a moment later).
+    private final class CloseHolder: ChannelOutboundHandler {
+        typealias OutboundIn = NIOAny
+        private var held: (ChannelHandlerContext, CloseMode, EventLoopPromise<Void>?)?
+
+        func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+            held = (context, mode, promise)
+        }
+
+        func letGo() {
+            guard let (context, mode, promise) = held else { return }
+            held = nil
+            context.close(mode: mode, promise: promise)
+        }
+    }
+
+    /// While evicted connections have not closed yet (their descriptors
+    /// still open), at most `maxClosing` of them: newcomers are closed
+    /// instead, and eviction resumes once the closes are through.
+    @Test func evictionsWaitForEarlierClosesPastTheClosingCap() throws {
+        let limiter = ConnectionLimiter(maxOpen: 10, maxUnproven: 2, maxClosing: 1, logger: Logger(label: "test"))
+        let holder = CloseHolder()
+        let slow = EmbeddedChannel(handlers: [holder, limiter.makeHandler()])
+        try slow.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 6881)).wait()
+        let second = try connect(limiter)
+        let third = try connect(limiter)
+        #expect(slow.isActive, "its close is held back")
+        #expect(second.isActive && third.isActive)
+        let fourth = try connect(limiter)
+        #expect(!fourth.isActive, "one close under way already: the newcomer goes")
+        #expect(second.isActive && third.isActive)
+        holder.letGo()
+        #expect(!slow.isActive)
+        let fifth = try connect(limiter)
+        #expect(fifth.isActive && !second.isActive && third.isActive)
+        #expect(limiter.openCount == 2)
+    }
+
     /// Many connections come and go without any eviction: the age order
     /// kept for evictions does not grow with them.
     @Test func bookkeepingStaysBoundedWithoutEvictions() throws {

@@ -95,9 +95,12 @@ struct ExposureTests {
         garbage.stop()
         print("peer port flood: descriptors \(baseDescriptors) → peak \(peakDescriptors); RSS \(baseKiB) → peak \(peakKiB) KiB; "
             + "\(Self.opened(by: idle) + Self.opened(by: garbage)) flood connections opened")
-        // 128 awaiting a handshake, the real peer's, and connections being
-        // closed at that instant (evictions close on their own event loop).
-        #expect(peakDescriptors <= baseDescriptors + 128 + 100, "descriptors \(baseDescriptors) → \(peakDescriptors)")
+        // 128 awaiting a handshake, at most 32 evicted and closing on their
+        // own event loop (ConnectionLimiter.maxClosing), the real peer's,
+        // and connections accepted but not yet active on the loop they were
+        // handed to. Seen: peaks of 176-249 from a base of 22; 270 before
+        // the closing cap, when this bound was 128 + 100.
+        #expect(peakDescriptors <= baseDescriptors + 128 + 32 + 100, "descriptors \(baseDescriptors) → \(peakDescriptors)")
         // Measured +2.0-2.3 MiB over 6 800-9 700 flood connections: 4 MiB
         // plus 1 KiB per connection opened catches a leak of 1.5 KiB per
         // connection however many the machine managed to open.
