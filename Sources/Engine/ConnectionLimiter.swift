@@ -110,6 +110,7 @@ public final class ConnectionLimiter: Sendable {
             logger.warning("connection cap reached; closing the oldest unproven or new connections", metadata: [
                 "event": "connections.capped", "closed": .stringConvertible(report),
                 "max_open": .stringConvertible(maxOpen), "max_unproven": .stringConvertible(maxUnproven),
+                "max_closing": .stringConvertible(maxClosing),
             ])
         }
         return admitted
@@ -136,11 +137,10 @@ public final class ConnectionLimiter: Sendable {
 
     fileprivate func release(_ id: Int, proven: Bool) {
         state.withLock { state in
-            if proven {
-                state.provenCount -= 1
-            } else if state.closing.remove(id) == nil {
-                state.unproven[id] = nil
-            }
+            // (An evicted connection is never proven, but its ID must not
+            // stay in `closing` whatever path ends it.)
+            if state.closing.remove(id) != nil { return }
+            if proven { state.provenCount -= 1 } else { state.unproven[id] = nil }
         }
     }
 }
