@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `microtorr tracker` vs opentracker under wrk on loopback: 64 connections,
 # announces with random peers over 1000 swarms, requests/s and p99 latency,
-# with keep-alive and with one request per connection. Then the tracker's
+# with keep-alive and with one request per connection, and the server's CPU
+# time per request (user and system). Then the tracker's
 # RSS with about 100 000 live peers. BASELINE=/path/to/an/older/microtorr
 # adds its rows (tracker.baseline.*) in the same run, for before/after.
 #   DURATION=15 CONNECTIONS=64 [BASELINE=…] Benchmarks/tracker.sh
@@ -44,35 +45,47 @@ request = function()
 end
 LUA
 
+# The server behind each port, for its CPU time per request.
+declare -A pid_of
 run_wrk() { # name url extra-args...
     local name="$1" url="$2"; shift 2
-    local out
+    local out pid="${pid_of[${url##*:}]}" user0 system0 user1 system1
+    read -r user0 system0 < <(cpu_ticks "$pid")
     out=$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$work/announce.lua" "$@" "$url" 2>&1)
-    local rps p99 errors
+    read -r user1 system1 < <(cpu_ticks "$pid")
+    local rps p99 errors requests
     rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
     p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
+    requests=$(echo "$out" | awk '/requests in/ {print $1}')
     errors=$(echo "$out" | awk '/Non-2xx|Socket errors/ {print}' | tr '\n' ' ')
     echo "$rps" > "$work/$name.rps"
     echo "tracker.$name.requests_per_s: $rps"
     echo "tracker.$name.p99: $p99"
+    # CPU the server spent per request answered (user, then kernel): on
+    # cores shared with wrk, what decides the rate.
+    echo "tracker.$name.user_us_per_request: $(awk -v t=$((user1 - user0)) -v r="$requests" 'BEGIN {printf "%.1f", t * 1e4 / r}')"
+    echo "tracker.$name.system_us_per_request: $(awk -v t=$((system1 - system0)) -v r="$requests" 'BEGIN {printf "%.1f", t * 1e4 / r}')"
     [ -z "$errors" ] || echo "tracker.$name.errors: $errors"
 }
 
 opentracker -i 127.0.0.1 -p 17701 -P 17701 -d / -w "$work/whitelist" >/dev/null 2>&1 &
 pids+=($!)
+pid_of[17701]=$!
 "$bin" tracker --listen 127.0.0.1:17702 -v 0 >/dev/null 2>&1 &
 mt_pid=$!
 pids+=($mt_pid)
+pid_of[17702]=$mt_pid
 # The same with one event loop: on this 2-core box wrk takes the other core.
 "$bin" tracker --listen 127.0.0.1:17703 --threads 1 -v 0 >/dev/null 2>&1 &
 pids+=($!)
+pid_of[17703]=$!
 if [ -n "${BASELINE:-}" ]; then
     "$BASELINE" tracker --listen 127.0.0.1:17704 -v 0 >/dev/null 2>&1 &
     pids+=($!)
+    pid_of[17704]=$!
 fi
-# Ready when each port accepts (bounded: 20 s).
 for port in 17701 17702 17703 ${BASELINE:+17704}; do
-    for _ in $(seq 200); do (echo > "/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+    wait_port "$port" 20 || { echo "tracker.error: nothing listens on $port" >&2; exit 1; }
 done
 
 run_wrk opentracker.close http://127.0.0.1:17701 -H "Connection: close"

@@ -32,9 +32,8 @@ head -c "$((SIZE_MIB << 20))" /dev/urandom > seed/data.bin
 # A leftover seeder on one of the ports (a stale run's) would serve another
 # torrent, or share the port: the leechers would wait out their timeouts.
 for port in 17901 17902 17903 17950 17960; do
-    if (echo > "/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "transfer.error: port $port is taken (a leftover run?)" >&2; exit 1; fi
+    if port_open "$port"; then echo "transfer.error: port $port is taken (a leftover run?)" >&2; exit 1; fi
 done
-wait_port() { for _ in $(seq 600); do (echo > "/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 wait_ready() { for _ in $(seq 600); do grep -q ready "$1" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 report() { # name seconds rss_kib
     echo "transfer.$1.seconds: $2"
@@ -55,35 +54,39 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] 
 # An empty output folder, and `sync` first: the previous run's dirty data
 # must not be written back during this one.
 fresh_out() { rm -rf out && mkdir out && sync; }
-ours_from_libtorrent() {
+# One leecher run into an empty `out`: records its wall time, peak RSS,
+# CPU (user + system, and system alone) and minor faults in PREFIX.* when
+# the data is right; false (and says so) when it is not.
+leech() { # prefix name command...
+    local prefix="$1" name="$2" secs rss user system faults; shift 2
     fresh_out
-    /usr/bin/time -o time.out -f "%e %M %U %S %R" timeout 600 "$bin" download t.torrent -o out --peer 127.0.0.1:17901 --exit-on-complete -v 0 >/dev/null
+    /usr/bin/time -o time.out -f "%e %M %U %S %R" "$@" > leech.out
     read -r secs rss user system faults < time.out
-    if ! cmp -s seed/data.bin out/data.bin; then echo "transfer.microtorr_from_libtorrent.error: data differs"; return; fi
-    echo "$secs" >> ours.times; echo "$rss" >> ours.rss; echo "$user $system" | awk '{print $1 + $2}' >> ours.cpu
-    echo "$faults" >> ours.faults
+    if ! cmp -s seed/data.bin out/data.bin; then echo "transfer.$name.error: data differs"; return 1; fi
+    echo "$secs" >> "$prefix.times"; echo "$rss" >> "$prefix.rss"; echo "$faults" >> "$prefix.faults"
+    echo "$system" >> "$prefix.system"; echo "$user $system" | awk '{print $1 + $2}' >> "$prefix.cpu"
 }
-libtorrent_from_libtorrent() {
-    fresh_out
-    /usr/bin/time -o time.out -f "%e %M %U %S %R" /usr/bin/python3 "$tool" leech t.torrent out 127.0.0.1:17901 600 > lt-leech.json
+ours_from_libtorrent() { # prefix
+    leech "$1" microtorr_from_libtorrent \
+        timeout 600 "$bin" download t.torrent -o out --peer 127.0.0.1:17901 --exit-on-complete -v 0 || true
+}
+libtorrent_from_libtorrent() { # prefix
     # Wall time of the whole process, as for our rows (start-up, transfer
     # and flush); its own in-session figure (no start-up, no flush) beside it.
-    read -r secs rss user system faults < time.out
-    if ! cmp -s seed/data.bin out/data.bin; then echo "transfer.libtorrent_from_libtorrent.error: data differs"; return; fi
-    echo "$secs" >> lt.times; echo "$rss" >> lt.rss; echo "$user $system" | awk '{print $1 + $2}' >> lt.cpu
-    echo "$faults" >> lt.faults
-    /usr/bin/python3 -c 'import json; print(json.load(open("lt-leech.json"))["seconds"])' >> lt.session
+    if leech "$1" libtorrent_from_libtorrent /usr/bin/python3 "$tool" leech t.torrent out 127.0.0.1:17901 600; then
+        /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["seconds"])' < leech.out >> "$1.session"
+    fi
 }
-# WARMUP unscored rounds each first (default 2). Right after the 1 GiB data file is made,
-# a leecher that writes through the page cache (libtorrent) pays several
-# times its usual system time (measured: 4.5 s, then 2.6, then 1.7 over
-# three rounds; ours, writing O_DIRECT, 0.4-0.7 throughout): scoring those
-# rounds flattered us, and the ratio depended on how fresh the machine was.
-for _ in $(seq "$WARMUP"); do ours_from_libtorrent; libtorrent_from_libtorrent; done
-: > ours.times; : > ours.rss; : > ours.cpu; : > ours.faults; : > lt.times; : > lt.rss; : > lt.cpu; : > lt.faults; : > lt.session
+# WARMUP unscored rounds each first (default 2), printed apart. Right after
+# the 1 GiB data file is made, a leecher that writes through the page cache
+# (libtorrent) pays several times its usual system time (the warm-up lines
+# show it); scoring those rounds flattered us, and the ratio depended on how
+# fresh the machine was.
+touch ours.times lt.times lt.session warmup_ours.times warmup_lt.times
+for _ in $(seq "$WARMUP"); do ours_from_libtorrent warmup_ours; libtorrent_from_libtorrent warmup_lt; done
 for round in $(seq "$ROUNDS"); do
-    if [ $((round % 2)) -eq 1 ]; then ours_from_libtorrent; libtorrent_from_libtorrent
-    else libtorrent_from_libtorrent; ours_from_libtorrent; fi
+    if [ $((round % 2)) -eq 1 ]; then ours_from_libtorrent ours; libtorrent_from_libtorrent lt
+    else libtorrent_from_libtorrent lt; ours_from_libtorrent ours; fi
 done
 ours=$(median < ours.times)
 lt=$(median < lt.times)
@@ -94,6 +97,8 @@ echo "transfer.libtorrent_from_libtorrent.in_session_seconds: $(median < lt.sess
 # seeder, what a leecher spends is what the seeder cannot.
 echo "transfer.microtorr_from_libtorrent.leecher_cpu_seconds: $(median < ours.cpu)"
 echo "transfer.libtorrent_from_libtorrent.leecher_cpu_seconds: $(median < lt.cpu)"
+echo "transfer.microtorr_from_libtorrent.leecher_system_seconds: $(median < ours.system)"
+echo "transfer.libtorrent_from_libtorrent.leecher_system_seconds: $(median < lt.system)"
 # Minor page faults: memory taken afresh from the kernel (each costs system time).
 echo "transfer.microtorr_from_libtorrent.leecher_minor_faults: $(median < ours.faults)"
 echo "transfer.libtorrent_from_libtorrent.leecher_minor_faults: $(median < lt.faults)"
@@ -105,6 +110,11 @@ echo "transfer.libtorrent_from_libtorrent.rounds_counted: $(wc -l < lt.times)"
 if [ ! -s ours.times ] || [ ! -s lt.times ]; then echo "transfer.error: no valid round for one side" >&2; exit 1; fi
 echo "transfer.microtorr_from_libtorrent.each_seconds: $(paste -sd/ ours.times)"
 echo "transfer.libtorrent_from_libtorrent.each_seconds: $(paste -sd/ lt.times)"
+for side in ours:microtorr_from_libtorrent lt:libtorrent_from_libtorrent; do
+    [ -s "warmup_${side%%:*}.times" ] || continue
+    echo "transfer.${side#*:}.warmup_each_seconds: $(paste -sd/ "warmup_${side%%:*}.times")"
+    echo "transfer.${side#*:}.warmup_each_system_seconds: $(paste -sd/ "warmup_${side%%:*}.system")"
+done
 echo "transfer.microtorr_vs_libtorrent_speed: $(awk -v a="$ours" -v b="$lt" 'BEGIN {printf "%.2f", b / a}')"
 
 # aria2c cannot be given a peer: it finds a libtorrent seeder (a new one,

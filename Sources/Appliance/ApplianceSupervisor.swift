@@ -1070,7 +1070,7 @@ public actor ApplianceSupervisor {
             throw ApplianceError("status.listen: cannot read \(configuration.status.listen)")
         }
         do {
-            let server = try await StatusServer.start(host: host, port: port, report: report)
+            let server = try await StatusServer.start(host: host, port: port, report: report, logger: logger)
             logger.info("status server listening", metadata: ["event": "status.started", "listen": .string(server.address)])
             return server
         } catch {

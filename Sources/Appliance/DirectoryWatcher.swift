@@ -178,14 +178,11 @@ public final class DirectoryWatcher: Sendable {
             // Gone from this path: whatever is made there later is another
             // directory, to be watched afresh. A moved one takes its
             // subtree along (those watches would follow it elsewhere, so
-            // they go too); a deleted one was emptied first, each folder
-            // below reporting its own deletion (only its watch goes: a
-            // subtree scan per folder of a large deleted tree adds up).
-            if mask & UInt32(IN_MOVE_SELF) != 0 {
-                unwatch(watched.path)
-            } else {
-                state.withLock { _ = $0.paths.removeValue(forKey: descriptor) }
-            }
+            // they go too). A deleted one was emptied first, each folder
+            // below reporting its own deletion; the kernel then drops its
+            // watch and says so (IN_IGNORED, above): no subtree scan per
+            // folder of a large deleted tree.
+            if mask & UInt32(IN_MOVE_SELF) != 0 { unwatch(watched.path) }
             emit(FileEvent(path: watched.path, kind: .disappeared))
             return
         }

@@ -1,8 +1,10 @@
 import NIOCore
 import PeerWire
 
-/// Received blocks handed to the disk together: sorted by position, each
-/// run of adjacent blocks written with one vectored call. A torrent writes
+/// Received blocks handed to the disk together: kept in stream order as
+/// they are added (they come nearly in order, so an insertion is a step or
+/// two from the end), each run of adjacent blocks written with one vectored
+/// call; the digests read them in the same order, and neither sorts. A torrent writes
 /// one batch at a time (the next gathers meanwhile): buffered writes to one
 /// file serialize on its inode lock anyway, so parallel writers only spun on
 /// it (a profile showed 7 % of the leecher's time there), and a system call
@@ -19,12 +21,15 @@ struct BlockWriteBatch {
     /// nesting, one stack frame per block).
     static let maxRun = 256
 
-    var blocks: [Block] = []
+    /// In stream order.
+    private(set) var blocks: [Block] = []
 
     var isEmpty: Bool { blocks.isEmpty }
 
     mutating func append(_ request: BlockRequest, offset: Int64, data: ByteBuffer) {
-        blocks.append(Block(request: request, offset: offset, data: data))
+        var position = blocks.endIndex
+        while position > blocks.startIndex, blocks[position - 1].offset > offset { position -= 1 }
+        blocks.insert(Block(request: request, offset: offset, data: data), at: position)
     }
 
     /// Writes every block (blocking: call it off the event loop); returns
@@ -32,22 +37,21 @@ struct BlockWriteBatch {
     /// `blocks`. A failed run fails all its blocks: which part landed is
     /// unknown.
     func write(to storage: TorrentStorage) -> [Int: TorrentStorage.StorageError] {
-        let order = blocks.indices.sorted { blocks[$0].offset < blocks[$1].offset }
         var failures: [Int: TorrentStorage.StorageError] = [:]
         var start = 0
-        while start < order.count {
+        while start < blocks.count {
             var end = start + 1
-            var next = blocks[order[start]].offset + Int64(blocks[order[start]].data.readableBytes)
-            while end < order.count, end - start < Self.maxRun, blocks[order[end]].offset == next {
-                next += Int64(blocks[order[end]].data.readableBytes)
+            var next = blocks[start].offset + Int64(blocks[start].data.readableBytes)
+            while end < blocks.count, end - start < Self.maxRun, blocks[end].offset == next {
+                next += Int64(blocks[end].data.readableBytes)
                 end += 1
             }
-            let run = order[start..<end]
+            let run = start..<end
             do throws(TorrentStorage.StorageError) {
                 var chunks: [UnsafeRawBufferPointer] = []
                 chunks.reserveCapacity(run.count)
-                try withPointers(of: run, collecting: &chunks) { (chunks) throws(TorrentStorage.StorageError) in
-                    try storage.write(chunks, at: blocks[run.first!].offset)
+                try withPointers(of: blocks[run], collecting: &chunks) { (chunks) throws(TorrentStorage.StorageError) in
+                    try storage.write(chunks, at: blocks[run.lowerBound].offset)
                 }
             } catch {
                 for index in run { failures[index] = error }
@@ -60,11 +64,11 @@ struct BlockWriteBatch {
     /// Calls `body` with the readable bytes of every block in `run`, each
     /// pointer valid for the whole call.
     private func withPointers(
-        of run: ArraySlice<Int>, collecting collected: inout [UnsafeRawBufferPointer],
+        of run: ArraySlice<Block>, collecting collected: inout [UnsafeRawBufferPointer],
         _ body: ([UnsafeRawBufferPointer]) throws(TorrentStorage.StorageError) -> Void
     ) throws(TorrentStorage.StorageError) {
         guard let first = run.first else { return try body(collected) }
-        let result = blocks[first].data.withUnsafeReadableBytes { bytes in
+        let result = first.data.withUnsafeReadableBytes { bytes in
             collected.append(bytes)
             return Result { () throws(TorrentStorage.StorageError) in
                 try withPointers(of: run.dropFirst(), collecting: &collected, body)

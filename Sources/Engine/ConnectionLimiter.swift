@@ -21,7 +21,6 @@ public final class ConnectionLimiter: Sendable {
     public let maxUnproven: Int
     public let maxClosing: Int
     private let logger: Logger
-    private let clock: @Sendable () -> Double
     private let state = Mutex(State())
 
     private struct State {
@@ -66,16 +65,13 @@ public final class ConnectionLimiter: Sendable {
         public init() {}
     }
 
-    /// `clock` is read only when a connection was closed to make room.
     public init(
-        maxOpen: Int, maxUnproven: Int, maxClosing: Int = 32, logger: Logger,
-        clock: @escaping @Sendable () -> Double = MonotonicClock.seconds
+        maxOpen: Int, maxUnproven: Int, maxClosing: Int = 32, logger: Logger
     ) {
         self.maxOpen = max(1, maxOpen)
         self.maxUnproven = max(1, min(maxUnproven, maxOpen))
         self.maxClosing = max(1, maxClosing)
         self.logger = logger
-        self.clock = clock
     }
 
     /// Connections open now (for tests and metrics).
@@ -119,7 +115,8 @@ public final class ConnectionLimiter: Sendable {
     /// At most one warning per 10 s, with the count since the last one.
     private func takeReport(_ state: inout State) -> Int? {
         guard state.shed > 0 else { return nil }
-        let now = clock()
+        // (The clock is read only when a connection was closed to make room.)
+        let now = MonotonicClock.seconds()
         guard now - state.lastReport >= 10 else { return nil }
         defer { state.shed = 0 }
         state.lastReport = now

@@ -19,7 +19,7 @@ import Metainfo
 /// Owned by one `TorrentStorage`, under a lock of its own (one batch of
 /// blocks is written at a time anyway); not copyable, as it owns descriptors
 /// and memory.
-struct DirectFileWriter: ~Copyable, @unchecked Sendable {  // owns its buffer alone
+struct DirectFileWriter: ~Copyable, @unchecked Sendable {  // owns its buffer alone; Mutex.withLock needs it Sendable
     static let alignment = 4096
     /// Copied and written at once: large enough that a write costs little
     /// per byte, small enough to stay a fixed, modest part of memory.
@@ -33,10 +33,12 @@ struct DirectFileWriter: ~Copyable, @unchecked Sendable {  // owns its buffer al
     private var refused: Set<Int> = []
     private var staging: UnsafeMutableRawBufferPointer?
 
-    deinit {
-        for fd in descriptors.values { close(fd) }
-        staging?.deallocate()
-    }
+    /// Direct descriptors held at most (one per file being written): past
+    /// that, further files go through the cache, so a torrent of many
+    /// aligned files cannot double its descriptor use.
+    static let maxDescriptors = 64
+
+    deinit { release() }
 
     /// Writes the largest aligned part from the start of `vectors` (`length`
     /// bytes at `offset` of file `index`) directly and drops it from
@@ -81,10 +83,14 @@ struct DirectFileWriter: ~Copyable, @unchecked Sendable {  // owns its buffer al
     /// Closes the direct descriptors and frees the staging buffer (a
     /// finished download keeps neither).
     mutating func closeAll() {
-        for fd in descriptors.values { close(fd) }
+        release()
         descriptors = [:]
-        staging?.deallocate()
         staging = nil
+    }
+
+    private func release() {
+        for fd in descriptors.values { close(fd) }
+        staging?.deallocate()
     }
 
     /// Whether file `index` is being written directly (nothing of it waits
@@ -111,7 +117,11 @@ struct DirectFileWriter: ~Copyable, @unchecked Sendable {  // owns its buffer al
 
     private mutating func descriptor(forFile index: Int, reopening bufferedFD: Int32) -> Int32? {
         if let fd = descriptors[index] { return fd }
-        guard !refused.contains(index), let flag = Self.directFlag else { return nil }
+        guard !refused.contains(index), descriptors.count < Self.maxDescriptors, let flag = Self.directFlag else { return nil }
+        // Never writable where the storage's own descriptor is not (finished
+        // data is opened read only): the reopen would not inherit that.
+        let mode = fcntl(bufferedFD, F_GETFL)
+        guard mode >= 0, mode & O_ACCMODE != O_RDONLY else { return nil }
         // Through /proc: the same file the storage opened (and checked for
         // planted links), whatever its path names now.
         let fd = open("/proc/self/fd/\(bufferedFD)", O_WRONLY | O_CLOEXEC | flag)

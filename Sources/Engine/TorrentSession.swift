@@ -573,19 +573,21 @@ public final class TorrentSession: @unchecked Sendable {
         // Written and hashed side by side: a direct write mostly waits for
         // the device, which leaves the CPU to hashing.
         let writing = threadPool.runIfActive(eventLoop: loop) { batch.write(to: storage) }
-        let lent = digests.take()
-        let hashing = threadPool.runIfActive(eventLoop: loop) { () -> PieceDigests? in
-            guard var digests = lent else { return nil }
-            // In stream order: blocks read in parallel by a seeder (ours
-            // too) come a little out of order, and each early one would
-            // wait as a copy.
-            for block in batch.blocks.sorted(by: { $0.offset < $1.offset }) { digests.absorb(block.request, data: block.data) }
+        // Lent for the batch (nil here meanwhile: `verify` then checks
+        // from disk, `checked` queues its forgetting).
+        let lent = digests.take() ?? PieceDigests()
+        let hashing = threadPool.runIfActive(eventLoop: loop) { () -> PieceDigests in
+            var digests = lent
+            // In stream order (the batch's): blocks read in parallel by a
+            // seeder (ours too) come a little out of order, and each early
+            // one would wait as a copy.
+            for block in batch.blocks { digests.absorb(block.request, data: block.data) }
             return digests
         }
         writing.and(hashing).whenComplete { [self] result in
             writingBatch = false
             // (Lost with a failed task: every piece is then checked from disk.)
-            var returned = (try? result.get().1 ?? nil) ?? PieceDigests()
+            var returned = (try? result.get().1) ?? PieceDigests()
             for piece in digestsToForget { returned.forget(piece: piece) }
             digestsToForget = []
             digests = returned

@@ -154,9 +154,7 @@ public final class TorrentStorage: Sendable {
                 // Blocks sit on 16 KiB boundaries of the stream: aligned in a
                 // file only if the file starts on one (else only its first
                 // block would be, and it would cost a second descriptor).
-                // (Finished data is read only: its descriptor is, and a
-                // direct one reopened from it must not be writable.)
-                let aligned = info.layout.starts[segment.fileIndex] % Int64(DirectFileWriter.alignment) == 0 && !isFinished
+                let aligned = info.layout.starts[segment.fileIndex] % Int64(DirectFileWriter.alignment) == 0
                 let direct = !aligned ? 0 : try directWriter?.withLock { (writer) throws(FileIOError) -> Int in
                     try writer.write(&vectors, length: segment.length, toFile: segment.fileIndex, at: segment.offsetInFile,
                                      bufferedFD: fd, path: path)

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Number formatting without Foundation's `String(format:)`, which would
 /// link Foundation and its ICU data: about 6 MiB of every process's memory.
 public enum NumberText {
@@ -14,24 +20,21 @@ public enum NumberText {
         return String(repeating: "0", count: max(0, width - digits.count)) + digits
     }
 
-    /// `value` rounded to `decimals` places (`%.Nf`, but never `-0`, and
-    /// an exact binary half, such as 0.125 to two places, goes away from
-    /// zero where printf goes to even); not-finite values as `inf`/`nan`.
+    /// `value` rounded to `decimals` places by the C library (`%.Nf`, so it
+    /// rounds as printf does: scaling by hand turned 0.15 into "0.2"), but
+    /// never `-0`: a negative value that rounds to zero prints as zero.
     public static func fixed(_ value: Double, decimals: Int) -> String {
-        guard value.isFinite else { return value.isNaN ? "nan" : (value < 0 ? "-inf" : "inf") }
-        var scale = 1.0
-        for _ in 0..<decimals { scale *= 10 }
-        let scaled = (value.magnitude * scale).rounded()
-        guard scaled < 9e18 else { return "\(value)" }
-        let units = UInt64(scaled)
-        let whole = units / UInt64(scale)
-        let negative = value < 0 && units > 0
-        var text = (negative ? "-" : "") + String(whole)
-        if decimals > 0 {
-            let fraction = String(units % UInt64(scale))
-            text += "." + String(repeating: "0", count: decimals - fraction.count) + fraction
+        var capacity = 32
+        while true {
+            var buffer = [CChar](repeating: 0, count: capacity)
+            let count = withVaList([Int32(clamping: decimals), value]) { vsnprintf(&buffer, capacity, "%.*f", $0) }
+            guard count >= capacity else {
+                let text = String(decoding: buffer.prefix(Int(max(0, count))).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                let negativeZero = text.hasPrefix("-") && text.dropFirst().allSatisfy { $0 == "0" || $0 == "." }
+                return negativeZero ? String(text.dropFirst()) : text
+            }
+            capacity = Int(count) + 1
         }
-        return text
     }
 
     /// `text` padded with spaces to `width` characters: after it, or before

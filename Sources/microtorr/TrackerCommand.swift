@@ -2,7 +2,6 @@ import ArgumentParser
 import Logging
 import NIOCore
 import NIOPosix
-import Metainfo
 import TrackerKit
 
 /// `microtorr tracker`: the HTTP tracker (announce, scrape, metrics).

@@ -7,14 +7,17 @@ import Testing
 @Suite("Number text")
 struct NumberTextTests {
     @Test func decimalsLikePrintf() {
-        for value in [0.0, 1.0, 2.5e-3, 12.34, 99.95, 100.0, 1234.5678, 0.049, 7.0 / 3.0, 1e12 / 7, -3.14159] {
+        // 0.15 and 1.45 lie just below a half: scaled by hand they became
+        // exact halves and rounded up (0.2, 1.5; printf: 0.1, 1.4).
+        for value in [0.0, 1.0, 2.5e-3, 12.34, 99.95, 100.0, 1234.5678, 0.049, 7.0 / 3.0, 1e12 / 7, -3.14159,
+                      0.15, 1.45, 0.125, 2.5, 1e300] {
             for decimals in 0...3 {
                 #expect(NumberText.fixed(value, decimals: decimals) == String(format: "%.\(decimals)f", value), "\(value) \(decimals)")
             }
         }
         #expect(NumberText.fixed(.infinity, decimals: 1) == "inf" && NumberText.fixed(.nan, decimals: 1) == "nan")
-        // Unlike printf: exact binary halves away from zero, no negative zero.
-        #expect(NumberText.fixed(0.125, decimals: 2) == "0.13" && NumberText.fixed(2.5, decimals: 0) == "3")
+        #expect(NumberText.fixed(0.15, decimals: 1) == "0.1" && NumberText.fixed(1.45, decimals: 1) == "1.4")
+        // Unlike printf: no negative zero.
         #expect(NumberText.fixed(-0.04, decimals: 1) == "0.0" && NumberText.fixed(-0.04, decimals: 2) == "-0.04")
     }
 

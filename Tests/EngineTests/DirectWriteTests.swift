@@ -103,29 +103,56 @@ struct DirectWriteTests {
     /// so its blocks are not aligned in it and all of b goes through the
     /// cache (not even its first 4 KiB directly: a second descriptor for
     /// that is not worth it); a's aligned start goes directly, its tail
-    /// through the cache, and both files are exact. A storage that opts out
-    /// writes nothing directly.
-    @Test func unalignedFilesAndOptingOutUseTheCache() throws {
+    /// through the cache, and both files are exact.
+    @Test func unalignedFilesUseTheCache() throws {
         let a = pseudoRandomBytes(count: 10_000, seed: 23)
         let b = pseudoRandomBytes(count: 70_000, seed: 24)
-        for directWrites in [true, false] {
-            let directory = TemporaryDirectory()
-            let info = TorrentStorageTests.info(name: "pack", files: [(["a"], 10_000, false), (["b"], 70_000, false)],
-                                                content: a + b)
-            let storage = TorrentStorage(info: info, location: .download(directory: directory.path), directWrites: directWrites)
-            let content = a + b
-            for start in stride(from: 0, to: content.count, by: 16_384) {
-                let slice = Array(content[start..<min(content.count, start + 16_384)])
-                try slice.withUnsafeBytes { try storage.write($0, at: Int64(start)) }
-            }
-            let direct = try directWrites && Self.supportsDirectWrites(in: directory.path)
-            #expect(storage.writesDirectly(file: 0) == direct)
-            #expect(!storage.writesDirectly(file: 1))
-            #expect(storage.verifyAll(threads: 2).isComplete)
-            try storage.finish()
-            #expect(try Data(contentsOf: URL(fileURLWithPath: "\(directory.path)/pack/a")) == Data(a))
-            #expect(try Data(contentsOf: URL(fileURLWithPath: "\(directory.path)/pack/b")) == Data(b))
+        let directory = TemporaryDirectory()
+        let content = a + b
+        let info = TorrentStorageTests.info(name: "pack", files: [(["a"], 10_000, false), (["b"], 70_000, false)], content: content)
+        let storage = TorrentStorage(info: info, location: .download(directory: directory.path))
+        for start in stride(from: 0, to: content.count, by: 16_384) {
+            let slice = Array(content[start..<min(content.count, start + 16_384)])
+            try slice.withUnsafeBytes { try storage.write($0, at: Int64(start)) }
         }
+        #expect(storage.writesDirectly(file: 0) == (try Self.supportsDirectWrites(in: directory.path)))
+        #expect(!storage.writesDirectly(file: 1))
+        #expect(storage.verifyAll(threads: 2).isComplete)
+        try storage.finish()
+        #expect(try Data(contentsOf: URL(fileURLWithPath: "\(directory.path)/pack/a")) == Data(a))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: "\(directory.path)/pack/b")) == Data(b))
+    }
+
+    /// Finished data is opened read only, and a direct descriptor reopened
+    /// from it must not be writable either: a late write fails and changes
+    /// nothing (root is not stopped by the file's mode).
+    @Test func finishedDataIsNeverWrittenDirectly() throws {
+        let directory = TemporaryDirectory()
+        let content = pseudoRandomBytes(count: 65_536, seed: 26)
+        let info = TorrentStorageTests.info(name: "f.bin", files: nil, content: content)
+        let storage = TorrentStorage(info: info, location: .download(directory: directory.path))
+        try content.withUnsafeBytes { try storage.write($0, at: 0) }
+        try storage.finish()
+        let other = [UInt8](repeating: 0x5A, count: 16_384)
+        #expect(throws: TorrentStorage.StorageError.self) { try other.withUnsafeBytes { try storage.write($0, at: 0) } }
+        #expect(!storage.writesDirectly(file: 0))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: "\(directory.path)/f.bin")) == Data(content))
+    }
+
+    /// Direct descriptors are capped (`maxDescriptors`): a torrent of more
+    /// aligned files than that writes the rest through the cache, exactly.
+    @Test func directDescriptorsAreCapped() throws {
+        let directory = TemporaryDirectory()
+        let count = DirectFileWriter.maxDescriptors + 6
+        let content = pseudoRandomBytes(count: count * 4096, seed: 27)
+        let files = (0..<count).map { (path: ["f\($0)"], length: 4096, padding: false) }
+        let info = TorrentStorageTests.info(name: "many", files: files, content: content)
+        let storage = TorrentStorage(info: info, location: .download(directory: directory.path))
+        try content.withUnsafeBytes { try storage.write($0, at: 0) }
+        let direct = (0..<count).filter { storage.writesDirectly(file: $0) }.count
+        let supported = try Self.supportsDirectWrites(in: directory.path)
+        #expect(direct == (supported ? DirectFileWriter.maxDescriptors : 0))
+        #expect(storage.verifyAll(threads: 2).isComplete)
     }
 
     /// A storage that opts out writes even aligned data through the cache.

@@ -99,7 +99,7 @@ public final class HTTPConnections: @unchecked Sendable {
     private func reportShedding() {
         guard let logger, shed > 0, tick != lastReportTick else { return }
         logger.warning("connection cap reached; closing the least recently active connections", metadata: [
-            "event": "connections.capped", "closed": .stringConvertible(shed), "max_open": .stringConvertible(maxOpen),
+            "event": "connections.capped", "closed": .stringConvertible(shed), "max_open_on_loop": .stringConvertible(maxOpen),
         ])
         shed = 0
         lastReportTick = tick

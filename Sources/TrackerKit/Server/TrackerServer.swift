@@ -9,7 +9,6 @@ import NIOPosix
 /// whitelist mode) rescans of the whitelist directory off the event loop.
 public final class TrackerServer: Sendable {
     public let service: TrackerService
-    private let group: any EventLoopGroup
     private let logger: Logger
     private let channels: [any Channel]
     private let expiryTask: RepeatedTask
@@ -49,11 +48,14 @@ public final class TrackerServer: Sendable {
                 "open_file_limit": .stringConvertible(descriptors),
             ])
         }
-        let limits = HTTPReplyServer.Limits(
-            backlog: 1024, idleTimeoutSeconds: configuration.idleTimeoutSeconds, maxOpen: max(1, maxConnections / loops.count))
         var channels: [any Channel] = []
         do {
-            for loop in loops {
+            for (index, loop) in loops.enumerated() {
+                // The remainder to the first loops, so the shares add up to
+                // the cap (each at least one).
+                let share = maxConnections / loops.count + (index < maxConnections % loops.count ? 1 : 0)
+                let limits = HTTPReplyServer.Limits(
+                    backlog: 1024, idleTimeoutSeconds: configuration.idleTimeoutSeconds, maxOpen: max(1, share))
                 let channel = try await HTTPReplyServer.bind(
                     on: loop, host: host, port: boundPort, sharingPort: true, limits: limits, logger: logger
                 ) { service.handle(target: $0, source: $1) }
@@ -69,7 +71,6 @@ public final class TrackerServer: Sendable {
 
     private init(service: TrackerService, group: any EventLoopGroup, logger: Logger, channels: [any Channel]) {
         self.service = service
-        self.group = group
         self.logger = logger
         self.channels = channels
         let sweep = TimeAmount.milliseconds(Int64(max(250, service.configuration.peerTimeout * 250)))
