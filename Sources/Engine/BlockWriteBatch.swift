@@ -5,7 +5,8 @@ import PeerWire
 /// they are added (they come nearly in order, so an insertion is a step or
 /// two from the end), each run of adjacent blocks written with one vectored
 /// call; the digests read them in the same order, and neither sorts. A torrent writes
-/// one batch at a time (the next gathers meanwhile): buffered writes to one
+/// one batch at a time (the next gathers meanwhile, see
+/// `TorrentSession.writeNextBatch` for when it is due): buffered writes to one
 /// file serialize on its inode lock anyway, so parallel writers only spun on
 /// it (a profile showed 7 % of the leecher's time there), and a system call
 /// plus two thread hand-offs per 16 KiB block cost more than the copying.
@@ -24,20 +25,22 @@ struct BlockWriteBatch {
     /// In stream order.
     private(set) var blocks: [Block] = []
 
+    /// Bytes of all its blocks.
+    private(set) var byteCount = 0
+
     var isEmpty: Bool { blocks.isEmpty }
 
     mutating func append(_ request: BlockRequest, offset: Int64, data: ByteBuffer) {
         var position = blocks.endIndex
         while position > blocks.startIndex, blocks[position - 1].offset > offset { position -= 1 }
         blocks.insert(Block(request: request, offset: offset, data: data), at: position)
+        byteCount += data.readableBytes
     }
 
-    /// Writes every block (blocking: call it off the event loop); returns
-    /// the error of each block that did not reach the disk, by position in
-    /// `blocks`. A failed run fails all its blocks: which part landed is
-    /// unknown.
-    func write(to storage: TorrentStorage) -> [Int: TorrentStorage.StorageError] {
-        var failures: [Int: TorrentStorage.StorageError] = [:]
+    /// Runs of adjacent blocks (index ranges into `blocks`), in order, each
+    /// at most `maxRun` blocks: one write each.
+    var runs: [Range<Int>] {
+        var runs: [Range<Int>] = []
         var start = 0
         while start < blocks.count {
             var end = start + 1
@@ -46,7 +49,43 @@ struct BlockWriteBatch {
                 next += Int64(blocks[end].data.readableBytes)
                 end += 1
             }
-            let run = start..<end
+            runs.append(start..<end)
+            start = end
+        }
+        return runs
+    }
+
+    /// Moves the runs worth a write of their own into a batch (returned, in
+    /// order) and keeps the rest for later, when more blocks extend them: a
+    /// run of at least `minimumBytes`, or one whose last block ends a piece
+    /// that has all its blocks (`endsCompletePiece`): nothing will extend it.
+    mutating func removeRunsWorthWriting(
+        minimumBytes: Int, endsCompletePiece: (BlockRequest) -> Bool
+    ) -> BlockWriteBatch {
+        var taken = BlockWriteBatch()
+        var kept = BlockWriteBatch()
+        for run in runs {
+            let slice = blocks[run]
+            let bytes = slice.reduce(0) { $0 + $1.data.readableBytes }
+            if bytes >= minimumBytes || endsCompletePiece(slice[slice.index(before: slice.endIndex)].request) {
+                taken.blocks += slice
+                taken.byteCount += bytes
+            } else {
+                kept.blocks += slice
+                kept.byteCount += bytes
+            }
+        }
+        self = kept
+        return taken
+    }
+
+    /// Writes every block (blocking: call it off the event loop); returns
+    /// the error of each block that did not reach the disk, by position in
+    /// `blocks`. A failed run fails all its blocks: which part landed is
+    /// unknown.
+    func write(to storage: TorrentStorage) -> [Int: TorrentStorage.StorageError] {
+        var failures: [Int: TorrentStorage.StorageError] = [:]
+        for run in runs {
             do throws(TorrentStorage.StorageError) {
                 var chunks: [UnsafeRawBufferPointer] = []
                 chunks.reserveCapacity(run.count)
@@ -56,7 +95,6 @@ struct BlockWriteBatch {
             } catch {
                 for index in run { failures[index] = error }
             }
-            start = end
         }
         return failures
     }

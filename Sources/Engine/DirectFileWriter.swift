@@ -22,8 +22,9 @@ import Metainfo
 struct DirectFileWriter: ~Copyable, @unchecked Sendable {  // owns its buffer alone; Mutex.withLock needs it Sendable
     static let alignment = 4096
     /// Copied and written at once: large enough that a write costs little
-    /// per byte, small enough to stay a fixed, modest part of memory.
-    static let stagingCapacity = 1 << 20
+    /// per byte (a session gathers runs of 1 MiB and more), small enough to
+    /// stay a fixed, modest part of memory.
+    static let stagingCapacity = 2 << 20
 
     /// A second descriptor per file, opened with `O_DIRECT`; the storage's
     /// own descriptor stays buffered for reads (a seeding read needs no
@@ -53,13 +54,14 @@ struct DirectFileWriter: ~Copyable, @unchecked Sendable {  // owns its buffer al
         guard offset % Int64(Self.alignment) == 0, direct > 0,
               let fd = descriptor(forFile: index, reopening: bufferedFD) else { return 0 }
         let staging = stagingBuffer()
+        let part = Self.partLength(of: direct, capacity: staging.count)
         var position = offset
         var filled = 0
         var consumed = 0  // whole vectors copied
         var partial = 0   // bytes copied of vectors[consumed]
         while Int(position - offset) + filled < direct {
             let vector = vectors[consumed]
-            let take = min(vector.iov_len - partial, staging.count - filled, direct - Int(position - offset) - filled)
+            let take = min(vector.iov_len - partial, part - filled, direct - Int(position - offset) - filled)
             (staging.baseAddress! + filled).copyMemory(from: vector.iov_base! + partial, byteCount: take)
             filled += take
             partial += take
@@ -67,7 +69,7 @@ struct DirectFileWriter: ~Copyable, @unchecked Sendable {  // owns its buffer al
                 consumed += 1
                 partial = 0
             }
-            guard filled == staging.count || Int(position - offset) + filled == direct else { continue }
+            guard filled == part || Int(position - offset) + filled == direct else { continue }
             guard try writeStaged(filled, fd: fd, at: position, file: index, path: path) else { return 0 }
             position += Int64(filled)
             filled = 0
@@ -78,6 +80,15 @@ struct DirectFileWriter: ~Copyable, @unchecked Sendable {  // owns its buffer al
             vectors[0].iov_len -= partial
         }
         return direct
+    }
+
+    /// Bytes per write when `length` (aligned) is written through a staging
+    /// buffer of `capacity`: in equal aligned parts, as a buffer and a bit
+    /// would otherwise leave a small last write, which costs the device
+    /// nearly as much as a full one.
+    static func partLength(of length: Int, capacity: Int) -> Int {
+        let parts = (length + capacity - 1) / capacity
+        return (length / parts + alignment - 1) / alignment * alignment
     }
 
     /// Closes the direct descriptors and frees the staging buffer (a

@@ -37,6 +37,10 @@ public final class TorrentSession: @unchecked Sendable {
     /// Blocks received while a batch is being written, and whether one is.
     private var writeBacklog = BlockWriteBatch()
     private var writingBatch = false
+    /// Set once blocks were held back `writeBatchDelay`: the next batch
+    /// takes the whole backlog.
+    private var backlogFlush: Scheduled<Void>?
+    private var backlogOverdue = false
     /// Pieces hashed as their blocks are written; lent to the hashing task
     /// of each batch (nil meanwhile).
     private var digests: PieceDigests? = PieceDigests()
@@ -233,6 +237,7 @@ public final class TorrentSession: @unchecked Sendable {
             updateSnapshot()
             let wasDownloading = phase == .downloading
             phase = .stopped
+            writeNextBatch()  // what was held back for a larger write
             let closing = peers.values.map { $0.channel.close() }
             return EventLoopFuture.andAllComplete(closing, on: loop).flatMap { [self] in
                 wasDownloading ? whenWritesDone(deadline: clock() + 10).flatMap { [self] in saveResume(final: true) } : loop.makeSucceededVoidFuture()
@@ -561,13 +566,43 @@ public final class TorrentSession: @unchecked Sendable {
         writeNextBatch()
     }
 
-    /// Hands every block received since the last batch to the disk, unless
-    /// a batch is being written (it follows that one).
+    /// Hands the received blocks to the disk, one batch at a time (the next
+    /// gathers meanwhile), in few, large writes: a direct write costs the
+    /// device a fixed ~0.3 ms plus its bytes (traced on a 1 GiB loopback
+    /// download: writes under 256 KiB took 0.42 ms each, 1 MiB ones 0.98 ms;
+    /// 742 of the 2 015 writes were that small, 240 of them a single block
+    /// that came late). Blocks are held back while they
+    /// would make a small write: until `writeBatchBytes` have gathered, and
+    /// then a run of adjacent blocks still waits if it is short and its
+    /// piece is not all in (the rest of it, or a block that came late, will
+    /// extend it). Held back at most `writeBatchDelay`, and never once the
+    /// backlog reaches the pending-write cap or the session stops.
     private func writeNextBatch() {
         guard !writingBatch, !writeBacklog.isEmpty else { return }
+        let batch: BlockWriteBatch
+        if backlogOverdue || phase == .stopped || writeBacklog.byteCount >= configuration.maxPendingWriteBytes {
+            batch = writeBacklog
+            writeBacklog = BlockWriteBatch()
+        } else if writeBacklog.byteCount >= configuration.writeBatchBytes {
+            batch = writeBacklog.removeRunsWorthWriting(minimumBytes: configuration.writeBatchBytes) { last in
+                last.offset + last.length == geometry.length(ofPiece: last.piece) && picker.isVerifying(last.piece)
+            }
+        } else {
+            batch = BlockWriteBatch()
+        }
+        if writeBacklog.isEmpty {
+            backlogOverdue = false
+            backlogFlush?.cancel()
+            backlogFlush = nil
+        } else if backlogFlush == nil, !backlogOverdue {
+            backlogFlush = loop.scheduleTask(in: configuration.writeBatchDelay) { [self] in
+                backlogFlush = nil
+                backlogOverdue = true
+                writeNextBatch()
+            }
+        }
+        guard !batch.isEmpty else { return }
         writingBatch = true
-        let batch = writeBacklog
-        writeBacklog = BlockWriteBatch()
         let storage = self.storage
         let epoch = storagePause.epoch
         // Written and hashed side by side: a direct write mostly waits for

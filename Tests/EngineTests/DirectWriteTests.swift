@@ -99,6 +99,24 @@ struct DirectWriteTests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: "\(directory.path)/big.bin")) == Data(content))
     }
 
+    /// A run a little longer than the staging buffer is written in equal
+    /// aligned parts, not a full buffer and a small rest (which costs the
+    /// device nearly as much as a full write).
+    @Test func longRunsAreWrittenInEqualParts() {
+        let capacity = DirectFileWriter.stagingCapacity
+        let alignment = DirectFileWriter.alignment
+        #expect(DirectFileWriter.partLength(of: capacity, capacity: capacity) == capacity)
+        #expect(DirectFileWriter.partLength(of: capacity + alignment, capacity: capacity) == capacity / 2 + alignment)
+        for length in stride(from: alignment, through: 3 * capacity, by: 61 * alignment) {
+            let part = DirectFileWriter.partLength(of: length, capacity: capacity)
+            let parts = (length + part - 1) / part
+            #expect(part % alignment == 0 && part <= capacity)
+            #expect(parts == (length + capacity - 1) / capacity, "no more writes than full buffers would take")
+            let last = length - (parts - 1) * part
+            #expect(last > 0 && part - last <= parts * alignment, "\(length): parts of \(part), the last \(last)")
+        }
+    }
+
     /// Alignment counts within each file: b starts at stream offset 10 000,
     /// so its blocks are not aligned in it and all of b goes through the
     /// cache (not even its first 4 KiB directly: a second descriptor for
