@@ -57,17 +57,18 @@ struct BlockWriteBatch {
 
     /// Moves the runs worth a write of their own into a batch (returned, in
     /// order) and keeps the rest for later, when more blocks extend them: a
-    /// run of at least `minimumBytes`, or one whose last block ends a piece
-    /// that has all its blocks (`endsCompletePiece`): nothing will extend it.
+    /// run of at least `minimumBytes`, or one whose last block's piece has
+    /// all its blocks (`pieceIsComplete`): nothing more of that piece is to
+    /// come (a late block in the middle of a piece included).
     mutating func removeRunsWorthWriting(
-        minimumBytes: Int, endsCompletePiece: (BlockRequest) -> Bool
+        minimumBytes: Int, pieceIsComplete: (BlockRequest) -> Bool
     ) -> BlockWriteBatch {
         var taken = BlockWriteBatch()
         var kept = BlockWriteBatch()
         for run in runs {
             let slice = blocks[run]
             let bytes = slice.reduce(0) { $0 + $1.data.readableBytes }
-            if bytes >= minimumBytes || endsCompletePiece(slice[slice.index(before: slice.endIndex)].request) {
+            if bytes >= minimumBytes || pieceIsComplete(slice[slice.index(before: slice.endIndex)].request) {
                 taken.blocks += slice
                 taken.byteCount += bytes
             } else {

@@ -574,8 +574,8 @@ public final class TorrentSession: @unchecked Sendable {
     /// that came late). Blocks are held back while they
     /// would make a small write: until `writeBatchBytes` have gathered, and
     /// then a run of adjacent blocks still waits if it is short and its
-    /// piece is not all in (the rest of it, or a block that came late, will
-    /// extend it). Held back at most `writeBatchDelay`, and never once the
+    /// last block's piece is not all in (the rest of it, or a block that
+    /// came late, will extend it). Held back at most `writeBatchDelay`, and never once the
     /// backlog reaches the pending-write cap or the session stops.
     private func writeNextBatch() {
         guard !writingBatch, !writeBacklog.isEmpty else { return }
@@ -585,7 +585,7 @@ public final class TorrentSession: @unchecked Sendable {
             writeBacklog = BlockWriteBatch()
         } else if writeBacklog.byteCount >= configuration.writeBatchBytes {
             batch = writeBacklog.removeRunsWorthWriting(minimumBytes: configuration.writeBatchBytes) { last in
-                last.offset + last.length == geometry.length(ofPiece: last.piece) && picker.isVerifying(last.piece)
+                picker.isVerifying(last.piece)
             }
         } else {
             batch = BlockWriteBatch()

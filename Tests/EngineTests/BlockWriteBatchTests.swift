@@ -27,13 +27,12 @@ struct BlockWriteBatchTests {
         Self.add(&batch, piece: 0, blocks: [2, 3])     // the end of piece 0 (0 and 1 written before)
         Self.add(&batch, piece: 1, blocks: [1, 3])     // block 2 still on its way
         Self.add(&batch, piece: 4, blocks: [0])        // the start of piece 4
-        #expect(batch.runs.count == 4)
-        let complete: Set<Int> = [0, 4]  // (4 complete too, but its run does not end it)
-        let taken = batch.removeRunsWorthWriting(minimumBytes: 3 * Self.block) { last in
-            last.offset + last.length == Self.pieceLength && complete.contains(last.piece)
-        }
-        #expect(taken.blocks.map(\.offset) == [2, 3, 7, 8, 9, 10].map { Int64($0 * Self.block) })
-        #expect(taken.byteCount == 6 * Self.block)
+        Self.add(&batch, piece: 5, blocks: [1])        // came late: the rest of piece 5 is written
+        #expect(batch.runs.count == 5)
+        let complete: Set<Int> = [0, 5]
+        let taken = batch.removeRunsWorthWriting(minimumBytes: 3 * Self.block) { complete.contains($0.piece) }
+        #expect(taken.blocks.map(\.offset) == [2, 3, 7, 8, 9, 10, 21].map { Int64($0 * Self.block) })
+        #expect(taken.byteCount == 7 * Self.block)
         #expect(batch.blocks.map(\.offset) == [5, 16].map { Int64($0 * Self.block) })
         #expect(batch.byteCount == 2 * Self.block)
         // The late block joins what was held back into one run.
