@@ -8,6 +8,7 @@
 #                                             and their ratio
 #   libtorrent seeder -> aria2c leecher
 #   microtorr seeder  -> microtorr leecher
+# and our leecher's disk writes (count, mean size), BASELINE's too if given.
 # Shared 2-core machines are noisy and a fresh seeder serves its first
 # leecher slower, so single runs mislead: whoever went first lost.
 set -euo pipefail
@@ -16,7 +17,7 @@ SIZE_MIB="${SIZE_MIB:-1024}"
 ROUNDS="${ROUNDS:-5}"
 WARMUP="${WARMUP:-2}"
 source Benchmarks/common.sh
-ensure_packages "aria2:command -v aria2c" "time:test -x /usr/bin/time" "python3-libtorrent:/usr/bin/python3 -c 'import libtorrent'"
+ensure_packages "aria2:command -v aria2c" "time:test -x /usr/bin/time" "strace:command -v strace" "python3-libtorrent:/usr/bin/python3 -c 'import libtorrent'"
 bin="$(release_binary)"
 tool="$PWD/Tests/Interop/libtorrent_tool.py"
 work="$(mktemp -d /tmp/microtorr-bench-XXXXXX)"
@@ -116,6 +117,23 @@ for side in ours:microtorr_from_libtorrent lt:libtorrent_from_libtorrent; do
     echo "transfer.${side#*:}.warmup_each_system_seconds: $(paste -sd/ "warmup_${side%%:*}.system")"
 done
 echo "transfer.microtorr_vs_libtorrent_speed: $(awk -v a="$ours" -v b="$lt" 'BEGIN {printf "%.2f", b / a}')"
+
+# Our leecher's writes to disk for one download: one more round, unscored,
+# under strace (only the write calls stop it). A direct write costs the
+# device a fixed ~0.3 ms, so their number matters more than their size.
+# BASELINE=<another microtorr binary> traces that one too.
+trace_writes() { # name binary
+    fresh_out
+    strace -f --seccomp-bpf -e trace=pwrite64,pwritev -o writes.trace \
+        timeout 600 "$2" download t.torrent -o out --peer 127.0.0.1:17901 --exit-on-complete -v 0 >/dev/null 2>&1 || true
+    if ! cmp -s seed/data.bin out/data.bin; then echo "transfer.$1.error: data differs (traced round)"; return; fi
+    awk -v name="$1" '/pwrite/ && / = [0-9]+$/ { n++; bytes += $NF; if ($NF < 262144) small++ }
+        END { printf "transfer.%s.disk_writes: %d\n", name, n
+              printf "transfer.%s.disk_write_mean_kib: %.0f\n", name, n ? bytes / n / 1024 : 0
+              printf "transfer.%s.disk_writes_under_256kib: %d\n", name, small }' writes.trace
+}
+trace_writes microtorr_from_libtorrent "$bin"
+[ -z "${BASELINE:-}" ] || trace_writes baseline_from_libtorrent "$BASELINE"
 
 # aria2c cannot be given a peer: it finds a libtorrent seeder (a new one,
 # announcing) through our tracker. Timed until its control file is gone

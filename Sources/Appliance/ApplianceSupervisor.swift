@@ -514,7 +514,7 @@ public actor ApplianceSupervisor {
     }
 
     /// Writes off the actor, without waiting, after any background write
-    /// before it; failures are logged with `event`.
+    /// before it; failures are logged with `failureEvent`.
     @discardableResult
     private func writeInBackground(_ writes: [PendingWrite], failureEvent: String) -> Task<Void, Never> {
         let previous = lastWrite

@@ -87,8 +87,9 @@ public final class DirectoryWatcher: Sendable {
 
     /// Stops watching `path` and everything below it.
     public func unwatch(_ path: String) {
+        let below = path + "/"
         let removed = state.withLock { state in
-            let descriptors = state.paths.filter { $0.value.path == path || $0.value.path.hasPrefix(path + "/") }.map(\.key)
+            let descriptors = state.paths.filter { $0.value.path == path || $0.value.path.hasPrefix(below) }.map(\.key)
             for descriptor in descriptors { state.paths[descriptor] = nil }
             return descriptors
         }

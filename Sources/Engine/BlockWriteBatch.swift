@@ -25,31 +25,27 @@ struct BlockWriteBatch {
     /// In stream order.
     private(set) var blocks: [Block] = []
 
-    /// Bytes of all its blocks.
-    private(set) var byteCount = 0
-
     var isEmpty: Bool { blocks.isEmpty }
 
     mutating func append(_ request: BlockRequest, offset: Int64, data: ByteBuffer) {
         var position = blocks.endIndex
         while position > blocks.startIndex, blocks[position - 1].offset > offset { position -= 1 }
         blocks.insert(Block(request: request, offset: offset, data: data), at: position)
-        byteCount += data.readableBytes
     }
 
-    /// Runs of adjacent blocks (index ranges into `blocks`), in order, each
-    /// at most `maxRun` blocks: one write each.
-    var runs: [Range<Int>] {
-        var runs: [Range<Int>] = []
+    /// Runs of adjacent blocks (index ranges into `blocks`, with their
+    /// bytes), in order, each at most `maxRun` blocks: one write each.
+    var runs: [(blocks: Range<Int>, bytes: Int)] {
+        var runs: [(blocks: Range<Int>, bytes: Int)] = []
         var start = 0
         while start < blocks.count {
             var end = start + 1
-            var next = blocks[start].offset + Int64(blocks[start].data.readableBytes)
-            while end < blocks.count, end - start < Self.maxRun, blocks[end].offset == next {
-                next += Int64(blocks[end].data.readableBytes)
+            var bytes = blocks[start].data.readableBytes
+            while end < blocks.count, end - start < Self.maxRun, blocks[end].offset == blocks[start].offset + Int64(bytes) {
+                bytes += blocks[end].data.readableBytes
                 end += 1
             }
-            runs.append(start..<end)
+            runs.append((start..<end, bytes))
             start = end
         }
         return runs
@@ -59,23 +55,22 @@ struct BlockWriteBatch {
     /// order) and keeps the rest for later, when more blocks extend them: a
     /// run of at least `minimumBytes`, or one whose last block's piece has
     /// all its blocks (`pieceIsComplete`): nothing more of that piece is to
-    /// come (a late block in the middle of a piece included).
+    /// come (a late block in the middle of a piece included). Moves nothing
+    /// when no run is worth it (the common case while a backlog grows).
     mutating func removeRunsWorthWriting(
         minimumBytes: Int, pieceIsComplete: (BlockRequest) -> Bool
     ) -> BlockWriteBatch {
+        let worth = runs.filter { $0.bytes >= minimumBytes || pieceIsComplete(blocks[$0.blocks.upperBound - 1].request) }
+        guard !worth.isEmpty else { return BlockWriteBatch() }
         var taken = BlockWriteBatch()
         var kept = BlockWriteBatch()
-        for run in runs {
-            let slice = blocks[run]
-            let bytes = slice.reduce(0) { $0 + $1.data.readableBytes }
-            if bytes >= minimumBytes || pieceIsComplete(slice[slice.index(before: slice.endIndex)].request) {
-                taken.blocks += slice
-                taken.byteCount += bytes
-            } else {
-                kept.blocks += slice
-                kept.byteCount += bytes
-            }
+        var next = 0
+        for run in worth.map(\.blocks) {
+            kept.blocks += blocks[next..<run.lowerBound]
+            taken.blocks += blocks[run]
+            next = run.upperBound
         }
+        kept.blocks += blocks[next...]
         self = kept
         return taken
     }
@@ -86,7 +81,7 @@ struct BlockWriteBatch {
     /// unknown.
     func write(to storage: TorrentStorage) -> [Int: TorrentStorage.StorageError] {
         var failures: [Int: TorrentStorage.StorageError] = [:]
-        for run in runs {
+        for run in runs.map(\.blocks) {
             do throws(TorrentStorage.StorageError) {
                 var chunks: [UnsafeRawBufferPointer] = []
                 chunks.reserveCapacity(run.count)

@@ -1,5 +1,3 @@
-import NIOCore
-
 /// How a torrent session behaves.
 public struct SessionConfiguration: Sendable {
     /// Most peer connections for this torrent.
@@ -16,11 +14,11 @@ public struct SessionConfiguration: Sendable {
     /// (128 blocks) keeps the disk busy: at 1 GiB on loopback the speed was
     /// the same as with 16 MiB, the leecher's peak RSS 48 MiB instead of 76.
     public var maxPendingWriteBytes = 2 << 20
-    /// Received bytes gathered into one write (fewer, larger writes: see
+    /// Received bytes gathered before a write (fewer, larger writes: see
     /// `TorrentSession.writeNextBatch`)...
     public var writeBatchBytes = 1 << 20
-    /// ...or fewer once nothing more arrived for this long.
-    public var writeBatchDelay: TimeAmount = .milliseconds(20)
+    /// ...and seconds blocks may be held back for it.
+    public var writeBatchDelay = 0.02
     /// Most queued uploads per peer; beyond, requests are dropped.
     public var maxQueuedUploads = 512
     /// Blocks read from disk for one peer at a time (64 × 16 KiB = 1 MiB);

@@ -34,13 +34,14 @@ public final class TorrentSession: @unchecked Sendable {
     private var history: [PeerStatistics] = []
     private var pendingWrites: [Int: Int] = [:]
     private var pendingWriteBytes = 0
-    /// Blocks received while a batch is being written, and whether one is.
+    /// Blocks not yet handed to the disk (received while a batch is being
+    /// written, or held back for a larger write), and whether one is.
     private var writeBacklog = BlockWriteBatch()
     private var writingBatch = false
-    /// Set once blocks were held back `writeBatchDelay`: the next batch
-    /// takes the whole backlog.
-    private var backlogFlush: Scheduled<Void>?
-    private var backlogOverdue = false
+    /// Held-back blocks: none, waiting at most `writeBatchDelay`, or waited
+    /// enough (the next batch takes the whole backlog).
+    private enum HeldBack { case none, waiting(Scheduled<Void>), overdue }
+    private var heldBack = HeldBack.none
     /// Pieces hashed as their blocks are written; lent to the hashing task
     /// of each batch (nil meanwhile).
     private var digests: PieceDigests? = PieceDigests()
@@ -234,10 +235,12 @@ public final class TorrentSession: @unchecked Sendable {
             HousekeepingTicker.on(loop).remove(self)
             uploadWakeup?.cancel()
             downloadWakeup?.cancel()
+            if case .waiting(let timer) = heldBack { timer.cancel() }
+            heldBack = .none
             updateSnapshot()
             let wasDownloading = phase == .downloading
             phase = .stopped
-            writeNextBatch()  // what was held back for a larger write
+            writeNextBatch()  // what was held back (now, or when the batch under way is done)
             let closing = peers.values.map { $0.channel.close() }
             return EventLoopFuture.andAllComplete(closing, on: loop).flatMap { [self] in
                 wasDownloading ? whenWritesDone(deadline: clock() + 10).flatMap { [self] in saveResume(final: true) } : loop.makeSucceededVoidFuture()
@@ -568,22 +571,24 @@ public final class TorrentSession: @unchecked Sendable {
 
     /// Hands the received blocks to the disk, one batch at a time (the next
     /// gathers meanwhile), in few, large writes: a direct write costs the
-    /// device a fixed ~0.3 ms plus its bytes (traced on a 1 GiB loopback
-    /// download: writes under 256 KiB took 0.42 ms each, 1 MiB ones 0.98 ms;
-    /// 742 of the 2 015 writes were that small, 240 of them a single block
-    /// that came late). Blocks are held back while they
-    /// would make a small write: until `writeBatchBytes` have gathered, and
-    /// then a run of adjacent blocks still waits if it is short and its
-    /// last block's piece is not all in (the rest of it, or a block that
-    /// came late, will extend it). Held back at most `writeBatchDelay`, and never once the
-    /// backlog reaches the pending-write cap or the session stops.
+    /// device a fixed ~0.3 ms plus its bytes (see `Benchmarks/transfer.sh`'s
+    /// `disk_writes` lines). Blocks are held back while they would make a
+    /// small write: until `writeBatchBytes` have gathered, and then a run of
+    /// adjacent blocks still waits if it is short and its last block's piece
+    /// is not all in (the rest of it, or a block that came late, will extend
+    /// it). Held back `writeBatchDelay` at most (counted from when blocks
+    /// were first held, plus a write under way), and never once the backlog
+    /// reaches the pending-write cap or the session stops.
     private func writeNextBatch() {
         guard !writingBatch, !writeBacklog.isEmpty else { return }
+        var takesAll = phase == .stopped
+        if case .overdue = heldBack { takesAll = true }
+        // (Nothing is being written: every pending byte is the backlog's.)
         let batch: BlockWriteBatch
-        if backlogOverdue || phase == .stopped || writeBacklog.byteCount >= configuration.maxPendingWriteBytes {
+        if takesAll || pendingWriteBytes >= configuration.maxPendingWriteBytes {
             batch = writeBacklog
             writeBacklog = BlockWriteBatch()
-        } else if writeBacklog.byteCount >= configuration.writeBatchBytes {
+        } else if pendingWriteBytes >= configuration.writeBatchBytes {
             batch = writeBacklog.removeRunsWorthWriting(minimumBytes: configuration.writeBatchBytes) { last in
                 picker.isVerifying(last.piece)
             }
@@ -591,15 +596,13 @@ public final class TorrentSession: @unchecked Sendable {
             batch = BlockWriteBatch()
         }
         if writeBacklog.isEmpty {
-            backlogOverdue = false
-            backlogFlush?.cancel()
-            backlogFlush = nil
-        } else if backlogFlush == nil, !backlogOverdue {
-            backlogFlush = loop.scheduleTask(in: configuration.writeBatchDelay) { [self] in
-                backlogFlush = nil
-                backlogOverdue = true
+            if case .waiting(let timer) = heldBack { timer.cancel() }
+            heldBack = .none
+        } else if case .none = heldBack {
+            heldBack = .waiting(loop.scheduleTask(in: .nanoseconds(Int64(configuration.writeBatchDelay * 1e9))) { [self] in
+                heldBack = .overdue
                 writeNextBatch()
-            }
+            })
         }
         guard !batch.isEmpty else { return }
         writingBatch = true

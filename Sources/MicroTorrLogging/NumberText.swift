@@ -22,14 +22,17 @@ public enum NumberText {
 
     /// `value` rounded to `decimals` places by the C library (`%.Nf`, so it
     /// rounds as printf does: scaling by hand turned 0.15 into "0.2"), but
-    /// never `-0`: a negative value that rounds to zero prints as zero.
+    /// never `-0` (a negative value that rounds to zero prints as zero) nor
+    /// `-nan` (glibc's for a NaN with its sign set, which 0/0 gives): "nan",
+    /// "inf", "-inf".
     public static func fixed(_ value: Double, decimals: Int) -> String {
+        if value.isNaN { return "nan" }
         var capacity = 32
         while true {
             var buffer = [CChar](repeating: 0, count: capacity)
             let count = withVaList([Int32(clamping: decimals), value]) { vsnprintf(&buffer, capacity, "%.*f", $0) }
             guard count >= capacity else {
-                let text = String(decoding: buffer.prefix(Int(max(0, count))).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                let text = String(cString: buffer)
                 let negativeZero = text.hasPrefix("-") && text.dropFirst().allSatisfy { $0 == "0" || $0 == "." }
                 return negativeZero ? String(text.dropFirst()) : text
             }

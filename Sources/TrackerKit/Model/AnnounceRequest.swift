@@ -46,7 +46,7 @@ public struct AnnounceRequest: Sendable, Hashable {
         self.init(infoHash: infoHash, peerID: peerID, port: port)
         func counter(_ name: String) throws(TrackerFailure) -> Int64 {
             guard let raw = query.first(name) else { return 0 }
-            guard let value = Self.integer(raw), value >= 0 else { throw TrackerFailure("invalid \(name)") }
+            guard let value = Self.integer(raw) else { throw TrackerFailure("invalid \(name)") }
             return value
         }
         uploaded = try counter("uploaded")
@@ -63,7 +63,7 @@ public struct AnnounceRequest: Sendable, Hashable {
             self.ip = ip
         }
         if let raw = query.first("numwant") {
-            guard let value = Self.integer(raw), value >= 0 else { throw TrackerFailure("invalid numwant") }
+            guard let value = Self.integer(raw) else { throw TrackerFailure("invalid numwant") }
             numwant = Int(clamping: value)
         }
         compact = query.first("compact")?.elementsEqual("0".utf8) != true
@@ -89,10 +89,10 @@ public struct AnnounceRequest: Sendable, Hashable {
         return query
     }
 
-    /// A decimal integer that fits an `Int64` (at most 19 digits, no sign,
-    /// no spaces).
+    /// A decimal integer that fits an `Int64` (digits only: no sign, no
+    /// spaces; never negative).
     static func integer(_ bytes: some Collection<UInt8>) -> Int64? {
-        guard !bytes.isEmpty, bytes.count <= 19 else { return nil }
+        guard !bytes.isEmpty else { return nil }
         var value: Int64 = 0
         for byte in bytes {
             guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return nil }

@@ -10,11 +10,17 @@ public struct PeerID: Hashable, Sendable, CustomStringConvertible {
 
     public init?(bytes: some Collection<UInt8>) {
         guard bytes.count == Self.byteCount else { return nil }
-        let array = Array(bytes)
-        func load(_ range: Range<Int>) -> UInt64 { array[range].reduce(0) { $0 << 8 | UInt64($1) } }
-        head = load(0..<8)
-        middle = load(8..<16)
-        tail = UInt32(load(16..<20))
+        // Loaded straight from the collection (a slice of the request, for
+        // a tracker): no copy per announce.
+        var head: UInt64 = 0, middle: UInt64 = 0, tail: UInt32 = 0
+        for (index, byte) in bytes.enumerated() {
+            switch index {
+            case 0..<8: head = head << 8 | UInt64(byte)
+            case 8..<16: middle = middle << 8 | UInt64(byte)
+            default: tail = tail << 8 | UInt32(byte)
+            }
+        }
+        (self.head, self.middle, self.tail) = (head, middle, tail)
     }
 
     /// `-MT0100-` followed by random bytes (Azureus-style client prefix).

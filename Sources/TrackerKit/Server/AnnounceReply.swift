@@ -7,29 +7,41 @@ enum AnnounceReply {
     static func bencoded(_ reply: SwarmRegistry.Reply, request: AnnounceRequest, configuration: TrackerConfiguration) -> [UInt8] {
         var output: [UInt8] = []
         output.reserveCapacity(96 + reply.peers.count * 8)
-        // Literals and small integers append without building strings on
-        // the heap (an interpolated string longer than 15 bytes is one).
-        func append(_ literal: StaticString, _ value: Int) {
-            output.append(contentsOf: UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
-            output.append(contentsOf: String(value).utf8)
+        // Keys and small integers append without building strings on the
+        // heap (an interpolated string longer than 15 bytes is one).
+        func key(_ name: StaticString) {
+            output.append(contentsOf: String(name.utf8CodeUnitCount).utf8)
+            output.append(UInt8(ascii: ":"))
+            name.withUTF8Buffer { output.append(contentsOf: $0) }
         }
-        append("d8:completei", reply.complete)
-        append("e10:incompletei", reply.incomplete)
-        append("e8:intervali", configuration.interval)
-        append("e12:min intervali", configuration.minInterval)
-        output.append(UInt8(ascii: "e"))
+        func integer(_ name: StaticString, _ value: Int) {
+            key(name)
+            output.append(UInt8(ascii: "i"))
+            output.append(contentsOf: String(value).utf8)
+            output.append(UInt8(ascii: "e"))
+        }
+        /// A byte string's key and length; its bytes follow.
+        func byteString(_ name: StaticString, length: Int) {
+            key(name)
+            output.append(contentsOf: String(length).utf8)
+            output.append(UInt8(ascii: ":"))
+        }
+        output.append(UInt8(ascii: "d"))
+        integer("complete", reply.complete)
+        integer("incomplete", reply.incomplete)
+        integer("interval", configuration.interval)
+        integer("min interval", configuration.minInterval)
         if request.compact {
             let v4Count = reply.peers.count(where: { $0.endpoint.ip.isIPv4 })
-            append("5:peers", v4Count * 6)
-            output.append(UInt8(ascii: ":"))
+            byteString("peers", length: v4Count * 6)
             for peer in reply.peers where peer.endpoint.ip.isIPv4 { peer.endpoint.appendCompact(to: &output) }
             if v4Count < reply.peers.count {
-                append("6:peers6", (reply.peers.count - v4Count) * 18)
-                output.append(UInt8(ascii: ":"))
+                byteString("peers6", length: (reply.peers.count - v4Count) * 18)
                 for peer in reply.peers where !peer.endpoint.ip.isIPv4 { peer.endpoint.appendCompact(to: &output) }
             }
         } else {
-            output.append(contentsOf: "5:peersl".utf8)
+            key("peers")
+            output.append(UInt8(ascii: "l"))
             for peer in reply.peers {
                 var entry: Bencode = ["ip": .string(peer.endpoint.ip.description), "port": .integer(Int64(peer.endpoint.port))]
                 if !request.noPeerID, case .dictionary(var fields) = entry {

@@ -105,12 +105,11 @@ public final class HTTPReplyHandler: ChannelInboundHandler {
         // Static pieces where possible: interpolated lines are heap strings,
         // and this runs once per request.
         buffer.writeStaticString(minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
-        if reply.status == 200 {
-            buffer.writeStaticString("200 OK\r\n")
-        } else {
-            let status = HTTPResponseStatus(statusCode: reply.status)
-            buffer.writeString("\(status.code) \(status.reasonPhrase)\r\n")
-        }
+        let status = HTTPResponseStatus(statusCode: reply.status)
+        buffer.writeString(String(status.code))
+        buffer.writeStaticString(" ")
+        buffer.writeString(status.reasonPhrase)
+        buffer.writeStaticString("\r\n")
         buffer.writeStaticString("Content-Type: ")
         buffer.writeString(reply.contentType)
         buffer.writeStaticString("\r\nContent-Length: ")

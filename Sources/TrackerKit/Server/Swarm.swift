@@ -63,9 +63,9 @@ struct Swarm: Sendable {
     /// seeders are given only leechers (they need nothing from seeders).
     func sample(
         _ count: Int, excluding asker: PeerID, leechersOnly: Bool, using random: inout some RandomNumberGenerator
-    ) -> [(id: PeerID, endpoint: PeerEndpoint)] {
+    ) -> [SwarmRegistry.Reply.Peer] {
         guard count > 0, !peers.isEmpty else { return [] }
-        var chosen: [(id: PeerID, endpoint: PeerEndpoint)] = []
+        var chosen: [SwarmRegistry.Reply.Peer] = []
         chosen.reserveCapacity(min(count, peers.count))
         let start = Int.random(in: 0..<peers.count, using: &random)
         for step in 0..<peers.count {

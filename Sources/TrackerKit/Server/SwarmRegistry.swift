@@ -14,7 +14,9 @@ public struct SwarmRegistry: Sendable {
     }
 
     public struct Reply: Sendable {
-        public let peers: [(id: PeerID, endpoint: PeerEndpoint)]
+        /// A peer as a reply lists it.
+        public typealias Peer = (id: PeerID, endpoint: PeerEndpoint)
+        public let peers: [Peer]
         public let complete: Int
         public let incomplete: Int
     }

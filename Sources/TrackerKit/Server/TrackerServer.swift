@@ -52,10 +52,11 @@ public final class TrackerServer: Sendable {
         do {
             for (index, loop) in loops.enumerated() {
                 // The remainder to the first loops, so the shares add up to
-                // the cap (each at least one).
+                // the cap (a loop takes at least one connection even so:
+                // `HTTPConnections`).
                 let share = maxConnections / loops.count + (index < maxConnections % loops.count ? 1 : 0)
                 let limits = HTTPReplyServer.Limits(
-                    backlog: 1024, idleTimeoutSeconds: configuration.idleTimeoutSeconds, maxOpen: max(1, share))
+                    backlog: 1024, idleTimeoutSeconds: configuration.idleTimeoutSeconds, maxOpen: share)
                 let channel = try await HTTPReplyServer.bind(
                     on: loop, host: host, port: boundPort, sharingPort: true, limits: limits, logger: logger
                 ) { service.handle(target: $0, source: $1) }
