@@ -22,7 +22,21 @@ public final class BackgroundProcess: @unchecked Sendable {
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-        try process.run()
+        try Self.withNoSignalsBlocked { try process.run() }
+    }
+
+    /// Runs `body` (a spawn) with this thread's signal mask empty. A child
+    /// inherits its spawner's mask, and the test runner's threads block
+    /// nearly every signal: children would start with SIGINT and SIGTERM
+    /// blocked, so `stop()` could only ever end them by SIGKILL, and a tool
+    /// that stops gracefully on a signal (flushing its data) never would.
+    private static func withNoSignalsBlocked<T>(_ body: () throws -> T) rethrows -> T {
+        var none = sigset_t()
+        var saved = sigset_t()
+        sigemptyset(&none)
+        pthread_sigmask(SIG_SETMASK, &none, &saved)
+        defer { pthread_sigmask(SIG_SETMASK, &saved, nil) }
+        return try body()
     }
 
     deinit {
