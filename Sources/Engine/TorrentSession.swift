@@ -28,6 +28,8 @@ public final class TorrentSession: @unchecked Sendable {
     private var keys: [ObjectIdentifier: PiecePicker.PeerKey] = [:]
     private var nextKey = 1
     private var candidates: [PeerEndpoint: Double] = [:]  // endpoint → earliest next attempt
+    /// Dials in a row that came to nothing, per endpoint (see `scheduleRedial`).
+    private var fruitlessDials: [PeerEndpoint: Int] = [:]
     private var connecting: Set<PeerEndpoint> = []
     private var banned: Set<BanKey> = []
     private var strikes: [BanKey: Int] = [:]
@@ -424,7 +426,9 @@ public final class TorrentSession: @unchecked Sendable {
         picker.peerLeft(key, had: peer.has)
         let statistics = peer.statistics(now: clock())
         history.append(statistics)
-        if let endpoint = peer.endpoint, peer.outbound, candidates[endpoint] != .infinity { candidates[endpoint] = clock() + 2 }
+        if let endpoint = peer.endpoint, peer.outbound, candidates[endpoint] != .infinity {
+            scheduleRedial(endpoint, fruitless: statistics.downloaded == 0 && statistics.uploaded == 0)
+        }
         // What this peer gave and took: who fed whom in a swarm, from the logs.
         logger.debug("peer disconnected", metadata: [
             "event": "peer.disconnected", "peer": .string(peer.name), "client": .string(statistics.client),
@@ -438,7 +442,23 @@ public final class TorrentSession: @unchecked Sendable {
     func connectionFailed(_ endpoint: PeerEndpoint) {
         loop.preconditionInEventLoop()
         connecting.remove(endpoint)
-        candidates[endpoint] = clock() + 5
+        scheduleRedial(endpoint, fruitless: true)
+    }
+
+    /// When to dial `endpoint` again after a connection ended or failed. A
+    /// peer that traded data is dialled again soon (2 s); one that refused us
+    /// or hung up with nothing traded (a seed meeting our seed, a client that
+    /// turns us away) waits 5 s, then twice as long each time in a row, up
+    /// to 10 minutes: not dialled every few seconds for as long as we run.
+    private func scheduleRedial(_ endpoint: PeerEndpoint, fruitless: Bool) {
+        guard fruitless else {
+            fruitlessDials[endpoint] = nil
+            candidates[endpoint] = clock() + 2
+            return
+        }
+        let count = (fruitlessDials[endpoint] ?? 0) + 1
+        fruitlessDials[endpoint] = count
+        candidates[endpoint] = clock() + min(600, 5 * Double(1 << min(count - 1, 7)))
     }
 
     func connectionEstablished(_ endpoint: PeerEndpoint) {

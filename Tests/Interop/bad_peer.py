@@ -7,6 +7,9 @@ bad_peer.py TORRENT DATA PORT MODE
   MODE stall     unchokes, takes requests, never answers them
   MODE flood     answers requests correctly, but first sends the same
                  `have` message 20 000 times
+  MODE hangup    answers the handshake, then closes the connection (as a
+                 seed does to a seed); prints "accepted SECONDS" (monotonic
+                 clock) for each connection
 Serves connections until killed; prints "ready" when listening.
 """
 import hashlib
@@ -14,6 +17,7 @@ import socket
 import struct
 import sys
 import threading
+import time
 
 
 def bdecode(data, i=0):
@@ -58,6 +62,8 @@ def serve(conn, info_hash, pieces, piece_len, content, mode):
         if hs[28:48] != info_hash:
             return
         conn.sendall(b"\x13BitTorrent protocol" + bytes(8) + info_hash + b"-BP0001-" + b"x" * 12)
+        if mode == "hangup":
+            return
         count = len(pieces) // 20
         bitfield = bytearray((count + 7) // 8)
         for i in range(count):
@@ -104,6 +110,8 @@ def main():
     print("ready", flush=True)
     while True:
         conn, _ = server.accept()
+        if mode == "hangup":
+            print(f"accepted {time.monotonic():.3f}", flush=True)
         threading.Thread(target=serve, args=(conn, info_hash, info[b"pieces"], info[b"piece length"], content, mode),
                          daemon=True).start()
 

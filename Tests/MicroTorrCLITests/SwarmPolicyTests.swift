@@ -142,4 +142,24 @@ struct SwarmPolicyTests {
         #expect(!drops.isEmpty, "\(result.stderr.suffix(3000))")
         #expect(drops.allSatisfy { ($0["peer"] as? String) == "127.0.0.1:\(badPort)" })
     }
+
+    /// A peer that hangs up right after the handshake (as a seed does to
+    /// our seed) is dialled again after 5 s, then 10, 20...: not every
+    /// couple of seconds for as long as we run.
+    @Test func aPeerThatHangsUpIsDialledLessAndLessOften() throws {
+        let (directory, torrent) = try Fixtures.seedData(size: 100_000)
+        let port = BackgroundProcess.freePort()
+        let peer = try Fixtures.interopPeer("bad_peer.py", [torrent, "seed/data.bin", "\(port)", "hangup"], in: directory.path)
+        defer { peer.stop(signal: SIGKILL) }
+        #expect(peer.waitForOutput("ready"))
+        let seeder = try BackgroundProcess(ProcessRunner.microtorr,
+            ["download", torrent, "-s", "seed/data.bin", "-p", "\(BackgroundProcess.freePort())", "--peer", "127.0.0.1:\(port)",
+             "-v", "0"], in: directory.path)
+        defer { seeder.stop() }
+        // Dials at about 0, 5 and 15 s; before, every 2 s (7 in 14 s).
+        Thread.sleep(forTimeInterval: 14)
+        let dials = peer.stdout.split(separator: "\n").compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }
+        #expect(dials.count == 2, "dialled at \(dials)")
+        if dials.count == 2 { #expect(dials[1] - dials[0] >= 4.5, "dialled at \(dials)") }
+    }
 }
