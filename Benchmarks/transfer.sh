@@ -20,11 +20,7 @@ source Benchmarks/common.sh
 ensure_packages "aria2:command -v aria2c" "time:test -x /usr/bin/time" "strace:command -v strace" "python3-libtorrent:/usr/bin/python3 -c 'import libtorrent'"
 bin="$(release_binary)"
 tool="$PWD/Tests/Interop/libtorrent_tool.py"
-work="$(mktemp -d /tmp/microtorr-bench-XXXXXX)"
-pids=()
-# Kill by PID, children first (`time` wraps some of them).
-cleanup() { for pid in "${pids[@]}"; do pkill -9 -P "$pid" 2>/dev/null || true; kill -9 "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
+make_work_with_pids
 cd "$work"
 mkdir seed
 head -c "$((SIZE_MIB << 20))" /dev/urandom > seed/data.bin
@@ -51,7 +47,6 @@ pids+=($!)
 seed_index=$((${#pids[@]} - 1))
 wait_ready lt-seed.out
 
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 # An empty output folder, and `sync` first: the previous run's dirty data
 # must not be written back during this one.
 fresh_out() { rm -rf out && mkdir out && sync; }

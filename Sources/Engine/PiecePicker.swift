@@ -5,7 +5,11 @@ import PeerWire
 /// the session feeds it bitfields, haves and arrivals, and asks it for work.
 ///
 /// - Rarest first: a new piece is one the fewest connected peers have,
-///   chosen at random among equally rare pieces.
+///   chosen at random among equally rare pieces, except that a peer's next
+///   piece is the one after its last when that one is as rare: data then
+///   arrives in long runs, written in few large writes (libtorrent's
+///   `piece_extent_affinity` serves the same end), which matters most when
+///   pieces are small.
 /// - Started pieces are finished first, so data becomes verifiable early
 ///   and partial pieces do not pile up.
 /// - Endgame: once every missing block is requested, a block may also be
@@ -35,6 +39,11 @@ public struct PiecePicker: Sendable {
     public private(set) var have: Bitfield
     private(set) var availability: [Int]
     private(set) var partial: [Int: PartialPiece] = [:]
+    /// Pieces neither had, started nor being verified, by rarity.
+    private var fresh: RarityOrder
+    /// Started pieces with a block nobody was asked for: step 1 of
+    /// `pickBlocks` looks at these, not at every started piece.
+    private var unrequested: Set<Int> = []
     /// Pieces whose blocks are all in, waiting for the hash check.
     private(set) var verifying: Set<Int> = []
     /// Who sent the blocks of pieces under verification, for blame.
@@ -45,11 +54,15 @@ public struct PiecePicker: Sendable {
     /// A piece that failed once is fetched again from one peer only, so a
     /// second failure has exactly one sender to blame.
     private var exclusive: [Int: PeerKey] = [:]
+    /// The piece each peer started last, for the one after it.
+    private var lastStarted: [PeerKey: Int] = [:]
 
     public init(geometry: TorrentGeometry, have: Bitfield? = nil) {
         self.geometry = geometry
         self.have = have ?? Bitfield(count: geometry.pieceCount)
         availability = [Int](repeating: 0, count: geometry.pieceCount)
+        fresh = RarityOrder(pieceCount: geometry.pieceCount)
+        for index in 0..<geometry.pieceCount where !self.have[index] { fresh.insert(index, availability: 0) }
     }
 
     public var isComplete: Bool { have.isComplete }
@@ -69,19 +82,28 @@ public struct PiecePicker: Sendable {
     /// (or a second one), which clients send despite BEP 3. Its requests
     /// stay as they are.
     public mutating func peerChanged(had old: Bitfield, has new: Bitfield) {
-        for index in 0..<geometry.pieceCount where old[index] != new[index] { availability[index] += new[index] ? 1 : -1 }
+        for index in 0..<geometry.pieceCount where old[index] != new[index] {
+            if new[index] { peerGot(piece: index) } else { peerLost(piece: index) }
+        }
     }
 
     public mutating func peerGot(piece index: Int) {
+        fresh.increment(index, from: availability[index])
         availability[index] += 1
+    }
+
+    private mutating func peerLost(piece index: Int) {
+        fresh.decrement(index, from: availability[index])
+        availability[index] -= 1
     }
 
     /// Forgets a departed peer: its pieces no longer count and its
     /// outstanding requests become missing again.
     public mutating func peerLeft(_ peer: PeerKey, had bitfield: Bitfield) {
-        for index in 0..<geometry.pieceCount where bitfield[index] { availability[index] -= 1 }
+        for index in 0..<geometry.pieceCount where bitfield[index] { peerLost(piece: index) }
         _ = releaseRequests(of: peer)
         for (piece, owner) in exclusive where owner == peer { exclusive[piece] = nil }
+        lastStarted[peer] = nil
     }
 
     // MARK: Picking
@@ -94,13 +116,16 @@ public struct PiecePicker: Sendable {
         var picked: [BlockRequest] = []
         guard limit > 0 else { return picked }
         // 1. Finish started pieces.
-        for piece in partial.keys.sorted() where peerHas[piece] && (exclusive[piece] ?? peer) == peer {
+        for piece in unrequested.sorted() where peerHas[piece] && (exclusive[piece] ?? peer) == peer {
             takeMissing(in: piece, for: peer, into: &picked, limit: limit)
             if picked.count == limit { return picked }
         }
         // 2. Start the rarest pieces the peer has.
         while picked.count < limit, let piece = rarestNewPiece(in: peerHas, for: peer, using: &random) {
+            fresh.remove(piece, availability: availability[piece])
             partial[piece] = PartialPiece(blocks: [BlockState](repeating: .missing, count: blockCount(ofPiece: piece)))
+            unrequested.insert(piece)
+            lastStarted[peer] = piece
             if avoid[piece] != nil { exclusive[piece] = peer }
             takeMissing(in: piece, for: peer, into: &picked, limit: limit)
         }
@@ -124,43 +149,39 @@ public struct PiecePicker: Sendable {
 
     /// True when no block is missing anywhere: every piece is had, being
     /// verified, or fully requested.
-    public var isEndgame: Bool {
-        for index in 0..<geometry.pieceCount where !have[index] && !verifying.contains(index) {
-            guard let state = partial[index] else { return false }
-            if state.blocks.contains(.missing) { return false }
-        }
-        return true
-    }
+    public var isEndgame: Bool { fresh.isEmpty && unrequested.isEmpty }
 
     private mutating func takeMissing(in piece: Int, for peer: PeerKey, into picked: inout [BlockRequest], limit: Int) {
-        guard var state = partial[piece] else { return }
+        guard var state = partial[piece] else {
+            unrequested.remove(piece)
+            return
+        }
         for index in state.blocks.indices where state.blocks[index] == .missing {
             state.blocks[index] = .requested([peer])
             picked.append(block(index, ofPiece: piece))
             if picked.count == limit { break }
         }
+        if !state.blocks.contains(.missing) { unrequested.remove(piece) }
         partial[piece] = state
     }
 
-    /// Reservoir sampling over the rarest candidates: one pass, uniform
-    /// choice among ties.
+    /// The rarest piece not yet started that the peer has, at random among
+    /// equally rare ones; not one whose data from this peer failed its hash
+    /// while someone else has it.
     private func rarestNewPiece(in peerHas: Bitfield, for currentPeer: PeerKey, using random: inout some RandomNumberGenerator) -> Int? {
-        var best: Int?
-        var bestAvailability = Int.max
-        var ties = 0
-        for index in 0..<geometry.pieceCount where peerHas[index] && !have[index] && partial[index] == nil && !verifying.contains(index) {
-            if let avoided = avoid[index], avoided.contains(currentPeer), availability[index] > avoided.count { continue }
-            let count = availability[index]
-            if count < bestAvailability {
-                best = index
-                bestAvailability = count
-                ties = 1
-            } else if count == bestAvailability {
-                ties += 1
-                if Int.random(in: 0..<ties, using: &random) == 0 { best = index }
+        let eligible = { (index: Int) -> Bool in
+            guard peerHas[index] else { return false }
+            if !avoid.isEmpty, let avoided = avoid[index], avoided.contains(currentPeer), availability[index] > avoided.count {
+                return false
             }
+            return true
         }
-        return best
+        guard let rarest = fresh.rarest(using: &random, where: eligible) else { return nil }
+        if let last = lastStarted[currentPeer], last + 1 < geometry.pieceCount, fresh.contains(last + 1),
+           availability[last + 1] == availability[rarest], eligible(last + 1) {
+            return last + 1
+        }
+        return rarest
     }
 
     // MARK: Arrivals
@@ -197,6 +218,7 @@ public struct PiecePicker: Sendable {
     /// The hash matched: the piece is ours.
     public mutating func pieceVerified(_ index: Int) {
         verifying.remove(index)
+        fresh.remove(index, availability: availability[index])
         lastContributors[index] = nil
         avoid[index] = nil
         exclusive[index] = nil
@@ -211,6 +233,7 @@ public struct PiecePicker: Sendable {
         let blamed = lastContributors.removeValue(forKey: index) ?? []
         avoid[index, default: []].formUnion(blamed)
         exclusive[index] = nil
+        fresh.insert(index, availability: availability[index])
         return blamed
     }
 
@@ -231,6 +254,7 @@ public struct PiecePicker: Sendable {
         state.blocks[index] = .missing
         state.receivedCount -= 1
         partial[request.piece] = state
+        unrequested.insert(request.piece)
     }
 
     /// Whether `peer` has something we want (for `interested`).
@@ -252,7 +276,16 @@ public struct PiecePicker: Sendable {
                 state.blocks[index] = rest.isEmpty ? .missing : .requested(rest)
                 released.append(block(index, ofPiece: piece))
             }
-            partial[piece] = state.receivedCount == 0 && state.blocks.allSatisfy({ $0 == .missing }) ? nil : state
+            if state.receivedCount == 0 && state.blocks.allSatisfy({ $0 == .missing }) {
+                // Nothing of it came: it is a fresh piece again (and may
+                // be picked by rarity, from anyone).
+                partial[piece] = nil
+                unrequested.remove(piece)
+                fresh.insert(piece, availability: availability[piece])
+            } else {
+                partial[piece] = state
+                if state.blocks.contains(.missing) { unrequested.insert(piece) }
+            }
         }
         return released
     }
@@ -265,5 +298,6 @@ public struct PiecePicker: Sendable {
         let rest = holders.filter { $0 != peer }
         state.blocks[index] = rest.isEmpty ? .missing : .requested(rest)
         partial[request.piece] = state
+        if rest.isEmpty { unrequested.insert(request.piece) }
     }
 }

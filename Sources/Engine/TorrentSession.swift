@@ -30,6 +30,8 @@ public final class TorrentSession: @unchecked Sendable {
     private var candidates: [PeerEndpoint: Double] = [:]  // endpoint → earliest next attempt
     /// Dials in a row that came to nothing, per endpoint (see `scheduleRedial`).
     private var fruitlessDials: [PeerEndpoint: Int] = [:]
+    /// A `flushSoon` is scheduled.
+    private var flushScheduled = false
     private var connecting: Set<PeerEndpoint> = []
     private var banned: Set<BanKey> = []
     private var strikes: [BanKey: Int] = [:]
@@ -709,7 +711,9 @@ public final class TorrentSession: @unchecked Sendable {
         let storage = self.storage
         if let matches = digests?.matches(piece: piece, length: geometry.length(ofPiece: piece),
                                            expected: metainfo.info.pieceHash(at: piece)) {
-            if matches { threadPool.submit { _ in storage.startWriteback(ofPiece: piece) } }
+            if matches, storage.mayHaveDataToWriteBack(piece: piece) {
+                threadPool.submit { _ in storage.startWriteback(ofPiece: piece) }
+            }
             checked(piece, matches: matches)
             return
         }
@@ -734,7 +738,7 @@ public final class TorrentSession: @unchecked Sendable {
             for peer in peers.values {
                 send(.have(piece: piece), to: peer)
                 updateInterest(peer)
-                flush(peer)
+                flushSoon(peer)
             }
             if picker.isComplete { finish() }
         } else {
@@ -1153,5 +1157,19 @@ public final class TorrentSession: @unchecked Sendable {
     private func flush(_ peer: Peer) {
         peer.unflushed = false
         peer.channel.flush()
+    }
+
+    /// Flushes `peer` once the loop is done with the task at hand, with
+    /// every other peer written to meanwhile: the pieces one disk write
+    /// completes are checked in one task, and each peer then gets their
+    /// `have`s in one write rather than one write per piece.
+    private func flushSoon(_ peer: Peer) {
+        peer.unflushed = true
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        loop.execute { [self] in
+            flushScheduled = false
+            for peer in peers.values where peer.unflushed { flush(peer) }
+        }
     }
 }

@@ -250,6 +250,21 @@ public final class TorrentStorage: Sendable {
         directWriter?.withLock { $0.writesDirectly(file: index) } ?? false
     }
 
+    /// Whether `startWriteback` has anything to start for piece `index`:
+    /// not when all of it went to files written directly, short of a file's
+    /// end (a file's unaligned tail goes through the cache). Asked on the
+    /// event loop, so a download of small pieces does not send the thread
+    /// pool a job, and the kernel a call, per piece for nothing.
+    public func mayHaveDataToWriteBack(piece index: Int) -> Bool {
+        guard Self.syncFileRange != nil else { return false }
+        let start = Int64(index) * Int64(info.pieceLength)
+        return info.layout.segments(offset: start, length: info.length(ofPiece: index)).contains { segment in
+            let file = info.files[segment.fileIndex]
+            guard !file.isPadding else { return false }
+            return !writesDirectly(file: segment.fileIndex) || segment.offsetInFile + Int64(segment.length) >= file.length
+        }
+    }
+
     /// Whether `startWriteback` does anything here (for tests).
     static var canStartWriteback: Bool { syncFileRange != nil }
 

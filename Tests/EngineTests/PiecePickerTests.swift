@@ -165,3 +165,66 @@ struct PiecePickerTests {
         #expect(picker.pickBlocks(for: 1, peerHas: Self.bits([0, 1]), limit: 5, using: &random).isEmpty)
     }
 }
+
+extension PiecePickerTests {
+    /// A whole download through the picker, peers joining and leaving,
+    /// some requests released, one piece failing its hash: every piece is
+    /// requested, verified once, and the picker ends complete, with
+    /// endgame only once nothing is left unrequested.
+    @Test(arguments: [7, 8, 9])
+    func aWholeDownloadEndsWithEveryPieceOnce(seed: Int) {
+        let geometry = TorrentGeometry(pieceCount: 300, pieceLength: 32768, totalLength: 299 * 32768 + 5000)
+        var picker = PiecePicker(geometry: geometry)
+        var random = SplitMix64(state: UInt64(seed))
+        let all = Self.bits(Array(0..<300), count: 300)
+        let half = Self.bits(Array(0..<150), count: 300)
+        picker.peerJoined(has: all)    // peer 1
+        picker.peerJoined(has: half)   // peer 2
+        var verified = [Int](repeating: 0, count: 300)
+        var failedOnce = false
+        for round in 0..<10_000 where !picker.isComplete {
+            let peer = round % 2 == 0 ? 1 : 2
+            let has = peer == 1 ? all : half
+            let picked = picker.pickBlocks(for: peer, peerHas: has, limit: 8, using: &random)
+            if round % 50 == 7 {
+                // A choke: everything from this round goes back.
+                #expect(Set(picker.releaseRequests(of: peer)).isSuperset(of: picked))
+                continue
+            }
+            for request in picked {
+                guard case .accepted(_, let complete) = picker.received(request, from: peer), complete else { continue }
+                if !failedOnce, request.piece == 120 {
+                    failedOnce = true
+                    picker.pieceFailed(120)
+                } else {
+                    picker.pieceVerified(request.piece)
+                    verified[request.piece] += 1
+                }
+            }
+        }
+        #expect(picker.isComplete)
+        #expect(verified.allSatisfy { $0 == 1 })
+        #expect(failedOnce)
+    }
+}
+
+extension PiecePickerTests {
+    /// After a random first piece, a peer goes on with the piece after its
+    /// last while that one is as rare as any (long runs on disk), and not
+    /// when it is commoner than others left.
+    @Test func aPeerGoesOnWithTheNextPieceWhenItIsAsRare() {
+        let all = Self.bits(Array(0..<8))
+        for seed in 0..<16 {
+            var picker = PiecePicker(geometry: Self.geometry)
+            var random = SplitMix64(state: UInt64(seed))
+            picker.peerJoined(has: all)
+            let first = picker.pickBlocks(for: 1, peerHas: all, limit: 4, using: &random)[0].piece
+            guard first < 6 else { continue }
+            let second = picker.pickBlocks(for: 1, peerHas: all, limit: 4, using: &random)[0].piece
+            #expect(second == first + 1, "seed \(seed): \(first) then \(second)")
+            picker.peerGot(piece: first + 2)  // now commoner than the rest
+            let third = picker.pickBlocks(for: 1, peerHas: all, limit: 4, using: &random)[0].piece
+            #expect(third != first + 2, "seed \(seed): took the commoner piece")
+        }
+    }
+}

@@ -1,0 +1,119 @@
+/// The pieces not yet started, grouped by availability (how many connected
+/// peers have each), so the rarest piece a peer has is found without
+/// looking at every piece: a scan over all pieces per new piece made a
+/// download quadratic in the piece count (a 256 MiB torrent of 16 KiB
+/// pieces took 6.8 s on loopback, 0.5 s with 1 MiB pieces). The pieces sit
+/// in one array, bucket after bucket (availability 0, 1, 2, ...); a piece
+/// moves to the next bucket up or down by one swap at the bucket's edge, and
+/// joins or leaves with one swap per bucket above it (libtorrent's picker
+/// keeps its pieces the same way). Availability lives with the caller, who
+/// says what it was before each change.
+struct RarityOrder: Sendable {
+    /// Pieces, bucket by bucket.
+    private var order: [Int32] = []
+    /// Where each piece is in `order`; -1 when absent.
+    private var position: [Int32]
+    /// `ends[a]`: one past the last index of the bucket of availability `a`
+    /// (which starts at `ends[a - 1]`, or 0). The last equals `order.count`.
+    private var ends: [Int] = [0]
+
+    init(pieceCount: Int) {
+        position = [Int32](repeating: -1, count: pieceCount)
+    }
+
+    var isEmpty: Bool { order.isEmpty }
+    var count: Int { order.count }
+
+    func contains(_ piece: Int) -> Bool { position[piece] >= 0 }
+
+    private func start(of bucket: Int) -> Int { bucket == 0 ? 0 : ends[bucket - 1] }
+
+    private mutating func swapAt(_ i: Int, _ j: Int) {
+        guard i != j else { return }
+        order.swapAt(i, j)
+        position[Int(order[i])] = Int32(i)
+        position[Int(order[j])] = Int32(j)
+    }
+
+    /// Adds `piece`, which `availability` peers have.
+    mutating func insert(_ piece: Int, availability: Int) {
+        guard !contains(piece) else { return }
+        while ends.count <= availability { ends.append(order.count) }
+        order.append(Int32(piece))
+        position[piece] = Int32(order.count - 1)
+        var bucket = ends.count - 1
+        ends[bucket] += 1
+        // Down to its bucket: each step, it trades places with the first
+        // piece of its bucket, which then ends the bucket below.
+        while bucket > availability {
+            swapAt(Int(position[piece]), start(of: bucket))
+            ends[bucket - 1] += 1
+            bucket -= 1
+        }
+    }
+
+    /// Removes `piece`, which `availability` peers have.
+    mutating func remove(_ piece: Int, availability: Int) {
+        guard contains(piece) else { return }
+        var bucket = availability
+        // Up to the last bucket: each step, it trades places with the last
+        // piece of its bucket and becomes the first of the next.
+        while bucket < ends.count - 1 {
+            swapAt(Int(position[piece]), ends[bucket] - 1)
+            ends[bucket] -= 1
+            bucket += 1
+        }
+        swapAt(Int(position[piece]), order.count - 1)
+        ends[bucket] -= 1
+        order.removeLast()
+        position[piece] = -1
+        trimEmptyTop()
+    }
+
+    /// One more peer has `piece` (it had `availability` before).
+    mutating func increment(_ piece: Int, from availability: Int) {
+        guard contains(piece) else { return }
+        if ends.count == availability + 1 { ends.append(order.count) }
+        swapAt(Int(position[piece]), ends[availability] - 1)
+        ends[availability] -= 1
+        trimEmptyTop()
+    }
+
+    /// One peer fewer has `piece` (it had `availability` before, at least 1).
+    mutating func decrement(_ piece: Int, from availability: Int) {
+        guard contains(piece), availability > 0 else { return }
+        swapAt(Int(position[piece]), start(of: availability))
+        ends[availability - 1] += 1
+        trimEmptyTop()
+    }
+
+    /// Buckets above the commonest piece go, so a search ends there.
+    private mutating func trimEmptyTop() {
+        while ends.count > 1, ends[ends.count - 2] == order.count { ends.removeLast() }
+    }
+
+    /// The first piece `accept` takes, rarest bucket first, skipping
+    /// availability 0 (a piece nobody has cannot be fetched). Within a
+    /// bucket the search starts at a random place and wraps around, so
+    /// equally rare pieces are taken in random order.
+    func rarest(using random: inout some RandomNumberGenerator, where accept: (Int) -> Bool) -> Int? {
+        for bucket in 1..<ends.count {
+            let low = start(of: bucket)
+            let high = ends[bucket]
+            guard low < high else { continue }
+            let first = Int.random(in: low..<high, using: &random)
+            for index in first..<high where accept(Int(order[index])) { return Int(order[index]) }
+            for index in low..<first where accept(Int(order[index])) { return Int(order[index]) }
+        }
+        return nil
+    }
+
+    /// The pieces and their buckets, for tests: (piece, availability).
+    var members: [(piece: Int, availability: Int)] {
+        var result: [(piece: Int, availability: Int)] = []
+        for bucket in ends.indices {
+            for index in start(of: bucket)..<ends[bucket] { result.append((Int(order[index]), bucket)) }
+        }
+        return result
+    }
+}

@@ -1,0 +1,63 @@
+import Testing
+@testable import Engine
+
+@Suite("Rarity order")
+struct RarityOrderTests {
+    /// Random joins, leaves and availability changes, checked after each
+    /// step against a plain dictionary: every member sits in the bucket of
+    /// its availability, and the search finds a rarest accepted piece.
+    @Test(arguments: [1, 2, 3])
+    func staysInStepWithAPlainModel(seed: Int) {
+        let pieceCount = 40
+        var order = RarityOrder(pieceCount: pieceCount)
+        var availability = [Int](repeating: 0, count: pieceCount)
+        var members = Set<Int>()
+        var random = SplitMix64(state: UInt64(seed))
+        for step in 0..<4000 {
+            let piece = Int.random(in: 0..<pieceCount, using: &random)
+            switch Int.random(in: 0..<4, using: &random) {
+            case 0:
+                order.insert(piece, availability: availability[piece])
+                members.insert(piece)
+            case 1:
+                order.remove(piece, availability: availability[piece])
+                members.remove(piece)
+            case 2:
+                order.increment(piece, from: availability[piece])
+                availability[piece] += 1
+            default:
+                guard availability[piece] > 0 else { continue }
+                order.decrement(piece, from: availability[piece])
+                availability[piece] -= 1
+            }
+            let listed = order.members
+            #expect(Set(listed.map(\.piece)) == members, "step \(step)")
+            #expect(listed.count == members.count, "step \(step): a piece listed twice")
+            #expect(listed.allSatisfy { availability[$0.piece] == $0.availability }, "step \(step)")
+            #expect(members.allSatisfy(order.contains))
+
+            let wanted = Set((0..<pieceCount).filter { _ in Bool.random(using: &random) })
+            let found = order.rarest(using: &random) { wanted.contains($0) }
+            let candidates = members.filter { wanted.contains($0) && availability[$0] > 0 }
+            if let rarest = candidates.map({ availability[$0] }).min() {
+                #expect(found.map { candidates.contains($0) && availability[$0] == rarest } == true, "step \(step)")
+            } else {
+                #expect(found == nil, "step \(step)")
+            }
+        }
+    }
+
+    /// Equally rare pieces come out in varied order: not always the same
+    /// one first, whatever order the availability changes came in.
+    @Test func equallyRarePiecesComeOutAtRandom() {
+        var firsts = Set<Int>()
+        for seed in 0..<64 {
+            var order = RarityOrder(pieceCount: 16)
+            for piece in 0..<16 { order.insert(piece, availability: 0) }
+            for piece in 0..<16 { order.increment(piece, from: 0) }
+            var random = SplitMix64(state: UInt64(seed))
+            firsts.insert(order.rarest(using: &random) { _ in true } ?? -1)
+        }
+        #expect(firsts.count >= 12, "only \(firsts.sorted()) came first")
+    }
+}
