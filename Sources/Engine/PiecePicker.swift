@@ -93,6 +93,12 @@ public struct PiecePicker: Sendable {
     }
 
     private mutating func peerLost(piece index: Int) {
+        // Never below zero (the session counts each peer's piece once): a
+        // slip in that bookkeeping must not corrupt the rarity order.
+        guard availability[index] > 0 else {
+            assertionFailure("piece \(index) lost by a peer that was not counted")
+            return
+        }
         fresh.decrement(index, from: availability[index])
         availability[index] -= 1
     }
@@ -255,6 +261,22 @@ public struct PiecePicker: Sendable {
         state.receivedCount -= 1
         partial[request.piece] = state
         unrequested.insert(request.piece)
+    }
+
+    /// What breaks the bookkeeping's invariants, if anything (for tests):
+    /// `fresh` holds exactly the pieces neither had, started nor being
+    /// verified, each under its availability; `unrequested` exactly the
+    /// started pieces with a block nobody was asked for.
+    func invariantViolation() -> String? {
+        let members = fresh.members
+        let expected = (0..<geometry.pieceCount).filter { !have[$0] && partial[$0] == nil && !verifying.contains($0) }
+        if members.map(\.piece).sorted() != expected { return "fresh holds \(members.map(\.piece).sorted()), not \(expected)" }
+        if let wrong = members.first(where: { availability[$0.piece] != $0.availability }) {
+            return "piece \(wrong.piece) in bucket \(wrong.availability), availability \(availability[wrong.piece])"
+        }
+        let started = Set(partial.filter { $0.value.blocks.contains(.missing) }.keys)
+        if started != unrequested { return "unrequested is \(unrequested.sorted()), not \(started.sorted())" }
+        return nil
     }
 
     /// Whether `peer` has something we want (for `interested`).

@@ -251,17 +251,25 @@ public final class TorrentStorage: Sendable {
     }
 
     /// Whether `startWriteback` has anything to start for piece `index`:
-    /// not when all of it went to files written directly, short of a file's
-    /// end (a file's unaligned tail goes through the cache). Asked on the
-    /// event loop, so a download of small pieces does not send the thread
-    /// pool a job, and the kernel a call, per piece for nothing.
+    /// not when all of it went to a file written directly, aligned and
+    /// short of the file's end (a file's unaligned tail, or blocks of pieces
+    /// whose length is not a multiple of the alignment, go through the
+    /// cache). Asked on the event loop, so a download of small pieces does
+    /// not send the thread pool a job, and the kernel a call, per piece for
+    /// nothing. (The session asks between its batch writes, one at a time,
+    /// so the writer's lock is free. Pieces written through the cache
+    /// before a direct descriptor could be opened get no early write-back;
+    /// the flush at completion covers them.)
     public func mayHaveDataToWriteBack(piece index: Int) -> Bool {
         guard Self.syncFileRange != nil else { return false }
         let start = Int64(index) * Int64(info.pieceLength)
+        let alignment = Int64(DirectFileWriter.alignment)
         return info.layout.segments(offset: start, length: info.length(ofPiece: index)).contains { segment in
             let file = info.files[segment.fileIndex]
             guard !file.isPadding else { return false }
-            return !writesDirectly(file: segment.fileIndex) || segment.offsetInFile + Int64(segment.length) >= file.length
+            let end = segment.offsetInFile + Int64(segment.length)
+            return !writesDirectly(file: segment.fileIndex) || segment.offsetInFile % alignment != 0
+                || end % alignment != 0 || end >= file.length
         }
     }
 

@@ -168,32 +168,51 @@ struct PiecePickerTests {
 
 extension PiecePickerTests {
     /// A whole download through the picker, peers joining and leaving,
-    /// some requests released, one piece failing its hash: every piece is
-    /// requested, verified once, and the picker ends complete, with
-    /// endgame only once nothing is left unrequested.
+    /// a peer's bitfield shrinking, requests released, a block lost by the
+    /// disk after its piece was complete, one piece failing its hash: every
+    /// piece is verified exactly once, the bookkeeping holds after every
+    /// step, and the picker ends complete.
     @Test(arguments: [7, 8, 9])
     func aWholeDownloadEndsWithEveryPieceOnce(seed: Int) {
         let geometry = TorrentGeometry(pieceCount: 300, pieceLength: 32768, totalLength: 299 * 32768 + 5000)
         var picker = PiecePicker(geometry: geometry)
         var random = SplitMix64(state: UInt64(seed))
         let all = Self.bits(Array(0..<300), count: 300)
-        let half = Self.bits(Array(0..<150), count: 300)
-        picker.peerJoined(has: all)    // peer 1
-        picker.peerJoined(has: half)   // peer 2
+        var halfHas = Self.bits(Array(0..<150), count: 300)
+        picker.peerJoined(has: all)      // peer 1, a seed
+        picker.peerJoined(has: halfHas)  // peer 2
         var verified = [Int](repeating: 0, count: 300)
         var failedOnce = false
+        var lostOnce = false
         for round in 0..<10_000 where !picker.isComplete {
+            if round == 40 {
+                // Peer 2 leaves and comes back with less.
+                picker.peerLeft(2, had: halfHas)
+                halfHas = Self.bits(Array(0..<100), count: 300)
+                picker.peerJoined(has: halfHas)
+            }
+            if round == 60 {
+                // A late bitfield takes some back.
+                let smaller = Self.bits(Array(0..<80), count: 300)
+                picker.peerChanged(had: halfHas, has: smaller)
+                halfHas = smaller
+            }
             let peer = round % 2 == 0 ? 1 : 2
-            let has = peer == 1 ? all : half
+            let has = peer == 1 ? all : halfHas
             let picked = picker.pickBlocks(for: peer, peerHas: has, limit: 8, using: &random)
             if round % 50 == 7 {
                 // A choke: everything from this round goes back.
                 #expect(Set(picker.releaseRequests(of: peer)).isSuperset(of: picked))
+                #expect(picker.invariantViolation() == nil, "round \(round): \(picker.invariantViolation() ?? "")")
                 continue
             }
             for request in picked {
                 guard case .accepted(_, let complete) = picker.received(request, from: peer), complete else { continue }
-                if !failedOnce, request.piece == 120 {
+                if !lostOnce, round > 20 {
+                    // The disk refused the block: it is missing again.
+                    lostOnce = true
+                    picker.blockLost(request)
+                } else if !failedOnce, request.piece == 120 {
                     failedOnce = true
                     picker.pieceFailed(120)
                 } else {
@@ -201,10 +220,11 @@ extension PiecePickerTests {
                     verified[request.piece] += 1
                 }
             }
+            #expect(picker.invariantViolation() == nil, "round \(round): \(picker.invariantViolation() ?? "")")
         }
         #expect(picker.isComplete)
         #expect(verified.allSatisfy { $0 == 1 })
-        #expect(failedOnce)
+        #expect(failedOnce && lostOnce)
     }
 }
 
