@@ -31,3 +31,10 @@ make_work_with_pids() {
     pids=()
     trap 'for pid in "${pids[@]}"; do pkill -9 -P "$pid" 2>/dev/null || true; kill -9 "$pid" 2>/dev/null || true; done; rm -rf "$work"' EXIT
 }
+
+# Waits until FILE says "ready" (at most 60 s); false if it never does.
+wait_ready() { for _ in $(seq 600); do grep -q ready "$1" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+
+# An empty output folder, and `sync` first: the previous run's dirty data
+# must not be written back during the next one.
+fresh_out() { rm -rf out && mkdir out && sync; }

@@ -31,7 +31,6 @@ head -c "$((SIZE_MIB << 20))" /dev/urandom > seed/data.bin
 for port in 17901 17902 17903 17950 17960; do
     if port_open "$port"; then echo "transfer.error: port $port is taken (a leftover run?)" >&2; exit 1; fi
 done
-wait_ready() { for _ in $(seq 600); do grep -q ready "$1" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 report() { # name seconds rss_kib
     echo "transfer.$1.seconds: $2"
     echo "transfer.$1.mb_per_s: $(awk -v s="$SIZE_MIB" -v t="$2" 'BEGIN {printf "%.0f", s * 1.048576 / t}')"
@@ -47,9 +46,6 @@ pids+=($!)
 seed_index=$((${#pids[@]} - 1))
 wait_ready lt-seed.out
 
-# An empty output folder, and `sync` first: the previous run's dirty data
-# must not be written back during this one.
-fresh_out() { rm -rf out && mkdir out && sync; }
 # One leecher run into an empty `out`: records its wall time, peak RSS,
 # CPU (user + system, and system alone) and minor faults in PREFIX.* when
 # the data is right; false (and says so) when it is not.
@@ -57,7 +53,8 @@ leech() { # prefix name command...
     local prefix="$1" name="$2" secs rss user system faults; shift 2
     fresh_out
     /usr/bin/time -o time.out -f "%e %M %U %S %R" "$@" > leech.out
-    read -r secs rss user system faults < time.out
+    # (The last line: GNU time first notes a non-zero exit status.)
+    read -r secs rss user system faults < <(tail -n1 time.out)
     if ! cmp -s seed/data.bin out/data.bin; then echo "transfer.$name.error: data differs"; return 1; fi
     echo "$secs" >> "$prefix.times"; echo "$rss" >> "$prefix.rss"; echo "$faults" >> "$prefix.faults"
     echo "$system" >> "$prefix.system"; echo "$user $system" | awk '{print $1 + $2}' >> "$prefix.cpu"

@@ -110,6 +110,9 @@ final class PeerConnectionHandler: ChannelInboundHandler {
         if let session {
             let channel = context.channel
             deliver { session.detach(channel) }
+        } else if case .outbound(let session, let endpoint) = role {
+            // Closed before its handshake came: as good as refused.
+            session.loop.execute { session.connectionFailed(endpoint) }
         }
         context.fireChannelInactive()
     }

@@ -5,11 +5,11 @@ import PeerWire
 /// the session feeds it bitfields, haves and arrivals, and asks it for work.
 ///
 /// - Rarest first: a new piece is one the fewest connected peers have,
-///   chosen at random among equally rare pieces, except that a peer's next
-///   piece is the one after its last when that one is as rare: data then
-///   arrives in long runs, written in few large writes (libtorrent's
-///   `piece_extent_affinity` serves the same end), which matters most when
-///   pieces are small.
+///   at random among equally rare ones (`RarityOrder.rarest`), except that
+///   a peer's next piece is the one after its last when that one is as
+///   rare: data then arrives in long runs, written in few large writes
+///   (libtorrent's `piece_extent_affinity` serves the same end), which
+///   matters most when pieces are small.
 /// - Started pieces are finished first, so data becomes verifiable early
 ///   and partial pieces do not pile up.
 /// - Endgame: once every missing block is requested, a block may also be
@@ -40,10 +40,10 @@ public struct PiecePicker: Sendable {
     private(set) var availability: [Int]
     private(set) var partial: [Int: PartialPiece] = [:]
     /// Pieces neither had, started nor being verified, by rarity.
-    private var fresh: RarityOrder
+    private(set) var fresh: RarityOrder
     /// Started pieces with a block nobody was asked for: step 1 of
     /// `pickBlocks` looks at these, not at every started piece.
-    private var unrequested: Set<Int> = []
+    private(set) var unrequested: Set<Int> = []
     /// Pieces whose blocks are all in, waiting for the hash check.
     private(set) var verifying: Set<Int> = []
     /// Who sent the blocks of pieces under verification, for blame.
@@ -158,10 +158,7 @@ public struct PiecePicker: Sendable {
     public var isEndgame: Bool { fresh.isEmpty && unrequested.isEmpty }
 
     private mutating func takeMissing(in piece: Int, for peer: PeerKey, into picked: inout [BlockRequest], limit: Int) {
-        guard var state = partial[piece] else {
-            unrequested.remove(piece)
-            return
-        }
+        guard var state = partial[piece] else { return }
         for index in state.blocks.indices where state.blocks[index] == .missing {
             state.blocks[index] = .requested([peer])
             picked.append(block(index, ofPiece: piece))
@@ -261,22 +258,6 @@ public struct PiecePicker: Sendable {
         state.receivedCount -= 1
         partial[request.piece] = state
         unrequested.insert(request.piece)
-    }
-
-    /// What breaks the bookkeeping's invariants, if anything (for tests):
-    /// `fresh` holds exactly the pieces neither had, started nor being
-    /// verified, each under its availability; `unrequested` exactly the
-    /// started pieces with a block nobody was asked for.
-    func invariantViolation() -> String? {
-        let members = fresh.members
-        let expected = (0..<geometry.pieceCount).filter { !have[$0] && partial[$0] == nil && !verifying.contains($0) }
-        if members.map(\.piece).sorted() != expected { return "fresh holds \(members.map(\.piece).sorted()), not \(expected)" }
-        if let wrong = members.first(where: { availability[$0.piece] != $0.availability }) {
-            return "piece \(wrong.piece) in bucket \(wrong.availability), availability \(availability[wrong.piece])"
-        }
-        let started = Set(partial.filter { $0.value.blocks.contains(.missing) }.keys)
-        if started != unrequested { return "unrequested is \(unrequested.sorted()), not \(started.sorted())" }
-        return nil
     }
 
     /// Whether `peer` has something we want (for `interested`).

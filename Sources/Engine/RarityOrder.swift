@@ -1,8 +1,8 @@
 /// The pieces not yet started, grouped by availability (how many connected
 /// peers have each), so the rarest piece a peer has is found without
 /// looking at every piece: a scan over all pieces per new piece made a
-/// download quadratic in the piece count (a 256 MiB torrent of 16 KiB
-/// pieces took 6.8 s on loopback, 0.5 s with 1 MiB pieces). The pieces sit
+/// download quadratic in the piece count (README, `Benchmarks/run pieces`:
+/// 8.6× slower with 16 384 pieces). The pieces sit
 /// in one array, bucket after bucket (availability 0, 1, 2, ...); a piece
 /// moves to the next bucket up or down by one swap at the bucket's edge, and
 /// joins or leaves with one swap per bucket above it (libtorrent's picker
@@ -10,19 +10,18 @@
 /// says what it was before each change.
 struct RarityOrder: Sendable {
     /// Pieces, bucket by bucket.
-    private var order: [Int32] = []
+    private(set) var order: [Int32] = []
     /// Where each piece is in `order`; -1 when absent.
     private var position: [Int32]
     /// `ends[a]`: one past the last index of the bucket of availability `a`
     /// (which starts at `ends[a - 1]`, or 0). The last equals `order.count`.
-    private var ends: [Int] = [0]
+    private(set) var ends: [Int] = [0]
 
     init(pieceCount: Int) {
         position = [Int32](repeating: -1, count: pieceCount)
     }
 
     var isEmpty: Bool { order.isEmpty }
-    var count: Int { order.count }
 
     func contains(_ piece: Int) -> Bool { position[piece] >= 0 }
 
@@ -76,7 +75,6 @@ struct RarityOrder: Sendable {
         if ends.count == availability + 1 { ends.append(order.count) }
         swapAt(Int(position[piece]), ends[availability] - 1)
         ends[availability] -= 1
-        trimEmptyTop()
     }
 
     /// One peer fewer has `piece` (it had `availability` before, at least 1).
@@ -94,8 +92,11 @@ struct RarityOrder: Sendable {
 
     /// The first piece `accept` takes, rarest bucket first, skipping
     /// availability 0 (a piece nobody has cannot be fetched). Within a
-    /// bucket the search starts at a random place and wraps around, so
-    /// equally rare pieces are taken in random order.
+    /// bucket the search starts at a random place and wraps around: among
+    /// equally rare pieces the choice is random, though not uniform (a piece
+    /// after a run the peer lacks is likelier). For a peer with every piece
+    /// (a seed) it looks at one piece; for one lacking most of the bucket,
+    /// at many.
     func rarest(using random: inout some RandomNumberGenerator, where accept: (Int) -> Bool) -> Int? {
         for bucket in 1..<ends.count {
             let low = start(of: bucket)
@@ -106,14 +107,5 @@ struct RarityOrder: Sendable {
             for index in low..<first where accept(Int(order[index])) { return Int(order[index]) }
         }
         return nil
-    }
-
-    /// The pieces and their buckets, for tests: (piece, availability).
-    var members: [(piece: Int, availability: Int)] {
-        var result: [(piece: Int, availability: Int)] = []
-        for bucket in ends.indices {
-            for index in start(of: bucket)..<ends[bucket] { result.append((Int(order[index]), bucket)) }
-        }
-        return result
     }
 }

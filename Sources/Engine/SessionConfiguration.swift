@@ -28,6 +28,12 @@ public struct SessionConfiguration: Sendable {
     /// A request unanswered this long goes to another peer; a peer that
     /// sends no requested block for this long while owing some is dropped.
     public var requestTimeout = 20.0
+    /// Seconds before dialling again a peer that traded data and left...
+    public var redialDelay = 2.0
+    /// ...and one whose connection came to nothing, doubled each time in a
+    /// row, at most `maxRedialDelay`.
+    public var fruitlessRedialDelay = 5.0
+    public var maxRedialDelay = 600.0
     /// No bytes from a peer for this long: disconnect.
     public var idleTimeout = 150.0
     /// Keep-alive when nothing was sent for this long.

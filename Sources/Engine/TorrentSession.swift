@@ -289,7 +289,11 @@ public final class TorrentSession: @unchecked Sendable {
         }
         if let refusal {
             logger.debug("peer refused", metadata: ["event": "peer.refused", "peer": .string(endpoint?.description ?? "?"), "error": .string(refusal)])
-            if refusal == "connected to ourselves", let endpoint { candidates[endpoint] = .infinity }
+            if refusal == "connected to ourselves", let endpoint {
+                candidates[endpoint] = .infinity
+            } else if outbound, let endpoint {
+                scheduleRedial(endpoint, fruitless: true)
+            }
             channel.close(promise: nil)
             return
         }
@@ -448,19 +452,22 @@ public final class TorrentSession: @unchecked Sendable {
     }
 
     /// When to dial `endpoint` again after a connection ended or failed. A
-    /// peer that traded data is dialled again soon (2 s); one that refused us
-    /// or hung up with nothing traded (a seed meeting our seed, a client that
-    /// turns us away) waits 5 s, then twice as long each time in a row, up
-    /// to 10 minutes: not dialled every few seconds for as long as we run.
+    /// peer that traded data is dialled again soon; one whose connection
+    /// came to nothing (refused, closed before or right after the handshake,
+    /// or ended with nothing traded whoever closed it: a seed meeting our
+    /// seed, a client that turns us away) waits, then twice as long each
+    /// time in a row, up to a cap: not dialled every few seconds for as long
+    /// as we run.
     private func scheduleRedial(_ endpoint: PeerEndpoint, fruitless: Bool) {
         guard fruitless else {
             fruitlessDials[endpoint] = nil
-            candidates[endpoint] = clock() + 2
+            candidates[endpoint] = clock() + configuration.redialDelay
             return
         }
         let count = (fruitlessDials[endpoint] ?? 0) + 1
         fruitlessDials[endpoint] = count
-        candidates[endpoint] = clock() + min(600, 5 * Double(1 << min(count - 1, 7)))
+        let delay = configuration.fruitlessRedialDelay * Double(1 << min(count - 1, 20))
+        candidates[endpoint] = clock() + min(configuration.maxRedialDelay, delay)
     }
 
     func connectionEstablished(_ endpoint: PeerEndpoint) {

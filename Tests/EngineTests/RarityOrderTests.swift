@@ -61,3 +61,34 @@ struct RarityOrderTests {
         #expect(firsts.count >= 12, "only \(firsts.sorted()) came first")
     }
 }
+
+extension RarityOrder {
+    /// The pieces and their buckets: (piece, availability).
+    var members: [(piece: Int, availability: Int)] {
+        var result: [(piece: Int, availability: Int)] = []
+        var start = 0
+        for (bucket, end) in ends.enumerated() {
+            for index in start..<end { result.append((Int(order[index]), bucket)) }
+            start = end
+        }
+        return result
+    }
+}
+
+extension PiecePicker {
+    /// What breaks the bookkeeping's invariants, if anything: `fresh` holds
+    /// exactly the pieces neither had, started nor being verified, each
+    /// under its availability; `unrequested` exactly the started pieces
+    /// with a block nobody was asked for.
+    func invariantViolation() -> String? {
+        let members = fresh.members
+        let expected = (0..<geometry.pieceCount).filter { !have[$0] && partial[$0] == nil && !verifying.contains($0) }
+        if members.map(\.piece).sorted() != expected { return "fresh holds \(members.map(\.piece).sorted()), not \(expected)" }
+        if let wrong = members.first(where: { availability[$0.piece] != $0.availability }) {
+            return "piece \(wrong.piece) in bucket \(wrong.availability), availability \(availability[wrong.piece])"
+        }
+        let started = Set(partial.filter { $0.value.blocks.contains(.missing) }.keys)
+        if started != unrequested { return "unrequested is \(unrequested.sorted()), not \(started.sorted())" }
+        return nil
+    }
+}

@@ -8,8 +8,9 @@ bad_peer.py TORRENT DATA PORT MODE
   MODE flood     answers requests correctly, but first sends the same
                  `have` message 20 000 times
   MODE hangup    answers the handshake, then closes the connection (as a
-                 seed does to a seed); prints "accepted SECONDS" (monotonic
-                 clock) for each connection
+                 seed does to a seed)
+  MODE slam      closes each connection at once, before any handshake
+  (hangup and slam print "accepted SECONDS", monotonic clock, per connection)
 Serves connections until killed; prints "ready" when listening.
 """
 import hashlib
@@ -110,8 +111,11 @@ def main():
     print("ready", flush=True)
     while True:
         conn, _ = server.accept()
-        if mode == "hangup":
+        if mode in ("hangup", "slam"):
             print(f"accepted {time.monotonic():.3f}", flush=True)
+        if mode == "slam":
+            conn.close()
+            continue
         threading.Thread(target=serve, args=(conn, info_hash, info[b"pieces"], info[b"piece length"], content, mode),
                          daemon=True).start()
 

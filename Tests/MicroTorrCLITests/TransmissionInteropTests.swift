@@ -47,7 +47,7 @@ struct TransmissionInteropTests {
         #expect(leecher.waitForExit(timeout: 120), "\(leecher.stderr.suffix(3000))")
         #expect(leecher.stop().status == 0, "\(leecher.stderr.suffix(3000))")
         #expect(try Fixtures.same("\(directory.path)/seed/data.bin", "\(directory.path)/out/data.bin"))
-        #expect(leecher.stdout.contains("TR 3"), "its peer id names it: \(leecher.stdout)")
+        #expect(leecher.stdout.contains("TR "), "its peer id names it: \(leecher.stdout)")
     }
 
     @Test func aTransmissionLeecherFromOurSeeder() throws {
