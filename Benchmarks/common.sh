@@ -38,3 +38,21 @@ wait_ready() { for _ in $(seq 600); do grep -q ready "$1" 2>/dev/null && return 
 # An empty output folder, and `sync` first: the previous run's dirty data
 # must not be written back during the next one.
 fresh_out() { rm -rf out && mkdir out && sync; }
+
+# One leecher run into an empty `out` (its stdout in leech.out): records
+# its wall time, peak RSS, CPU (user + system, and system alone) and minor
+# faults in PREFIX.* when out/data.bin equals seed/data.bin; false, saying
+# so as NAME.error, when it does not.
+leech() { # prefix name command...
+    local prefix="$1" name="$2" secs rss user system faults; shift 2
+    fresh_out
+    /usr/bin/time -o time.out -f "%e %M %U %S %R" "$@" > leech.out || true
+    # (The last line: GNU time first notes a non-zero exit status.)
+    read -r secs rss user system faults < <(tail -n1 time.out)
+    if ! cmp -s seed/data.bin out/data.bin; then echo "$name.error: data differs"; return 1; fi
+    echo "$secs" >> "$prefix.times"; echo "$rss" >> "$prefix.rss"; echo "$faults" >> "$prefix.faults"
+    echo "$system" >> "$prefix.system"; echo "$user $system" | awk '{print $1 + $2}' >> "$prefix.cpu"
+}
+
+# How many times faster the runs timed in A are than those in B (medians).
+speedup() { awk -v a="$(median < "$1")" -v b="$(median < "$2")" 'BEGIN {printf "%.2f", b / a}'; }

@@ -28,25 +28,16 @@ pids+=($!)
 disown  # killed at exit, without the shell's "Killed" line
 wait_ready lt-seed.out || { echo "pieces.error: the libtorrent seeder never got ready" >&2; exit 1; }
 
-leech() { # name scored command...
-    local name="$1" scored="$2" secs user system; shift 2
-    fresh_out
-    /usr/bin/time -o time.out -f "%e %U %S" "$@" > /dev/null 2>&1 || true
-    # (The last line: GNU time first notes a non-zero exit status.)
-    read -r secs user system < <(tail -n1 time.out)
-    if ! cmp -s seed/data.bin out/data.bin; then echo "pieces.$name.error: data differs"; return 0; fi
-    [ "$scored" = yes ] || return 0
-    echo "$secs" >> "$name.times"
-    echo "$user $system" | awk '{print $1 + $2}' >> "$name.cpu"
-}
-ours() { leech microtorr "$1" timeout 600 "$bin" download t.torrent -o out --peer 127.0.0.1:17905 --exit-on-complete -v 0; }
+# Each leecher's rounds go to NAME.* (the unscored one to warmup_NAME.*).
+ours() { leech "${1}microtorr" pieces.microtorr timeout 600 "$bin" download t.torrent -o out --peer 127.0.0.1:17905 --exit-on-complete -v 0 || true; }
 others() {
-    leech libtorrent "$1" /usr/bin/python3 "$tool" leech t.torrent out 127.0.0.1:17905 600
-    [ -z "${BASELINE:-}" ] || leech baseline "$1" timeout 600 "$BASELINE" download t.torrent -o out --peer 127.0.0.1:17905 --exit-on-complete -v 0
+    leech "${1}libtorrent" pieces.libtorrent /usr/bin/python3 "$tool" leech t.torrent out 127.0.0.1:17905 600 || true
+    [ -z "${BASELINE:-}" ] || leech "${1}baseline" pieces.baseline \
+        timeout 600 "$BASELINE" download t.torrent -o out --peer 127.0.0.1:17905 --exit-on-complete -v 0 || true
 }
-ours no; others no
+ours warmup_; others warmup_
 for round in $(seq "$ROUNDS"); do
-    if [ $((round % 2)) -eq 1 ]; then ours yes; others yes; else others yes; ours yes; fi
+    if [ $((round % 2)) -eq 1 ]; then ours ""; others ""; else others ""; ours ""; fi
 done
 echo "pieces.size_mib: $SIZE_MIB"
 echo "pieces.piece_count: $pieces"
@@ -56,9 +47,7 @@ for name in microtorr libtorrent ${BASELINE:+baseline}; do
     echo "pieces.${name}_from_libtorrent.each_seconds: $(paste -sd/ "$name.times")"
     echo "pieces.${name}_from_libtorrent.leecher_cpu_seconds: $(median < "$name.cpu")"
 done
-if [ -s microtorr.times ] && [ -s libtorrent.times ]; then
-    echo "pieces.microtorr_vs_libtorrent_speed: $(awk -v a="$(median < microtorr.times)" -v b="$(median < libtorrent.times)" 'BEGIN {printf "%.2f", b / a}')"
-fi
-if [ -n "${BASELINE:-}" ] && [ -s microtorr.times ] && [ -s baseline.times ]; then
-    echo "pieces.microtorr_vs_baseline_speed: $(awk -v a="$(median < microtorr.times)" -v b="$(median < baseline.times)" 'BEGIN {printf "%.2f", b / a}')"
-fi
+for other in libtorrent ${BASELINE:+baseline}; do
+    [ -s microtorr.times ] && [ -s "$other.times" ] || continue
+    echo "pieces.microtorr_vs_${other}_speed: $(speedup microtorr.times "$other.times")"
+done

@@ -46,27 +46,14 @@ pids+=($!)
 seed_index=$((${#pids[@]} - 1))
 wait_ready lt-seed.out
 
-# One leecher run into an empty `out`: records its wall time, peak RSS,
-# CPU (user + system, and system alone) and minor faults in PREFIX.* when
-# the data is right; false (and says so) when it is not.
-leech() { # prefix name command...
-    local prefix="$1" name="$2" secs rss user system faults; shift 2
-    fresh_out
-    /usr/bin/time -o time.out -f "%e %M %U %S %R" "$@" > leech.out
-    # (The last line: GNU time first notes a non-zero exit status.)
-    read -r secs rss user system faults < <(tail -n1 time.out)
-    if ! cmp -s seed/data.bin out/data.bin; then echo "transfer.$name.error: data differs"; return 1; fi
-    echo "$secs" >> "$prefix.times"; echo "$rss" >> "$prefix.rss"; echo "$faults" >> "$prefix.faults"
-    echo "$system" >> "$prefix.system"; echo "$user $system" | awk '{print $1 + $2}' >> "$prefix.cpu"
-}
 ours_from_libtorrent() { # prefix
-    leech "$1" microtorr_from_libtorrent \
+    leech "$1" transfer.microtorr_from_libtorrent \
         timeout 600 "$bin" download t.torrent -o out --peer 127.0.0.1:17901 --exit-on-complete -v 0 || true
 }
 libtorrent_from_libtorrent() { # prefix
     # Wall time of the whole process, as for our rows (start-up, transfer
     # and flush); its own in-session figure (no start-up, no flush) beside it.
-    if leech "$1" libtorrent_from_libtorrent /usr/bin/python3 "$tool" leech t.torrent out 127.0.0.1:17901 600; then
+    if leech "$1" transfer.libtorrent_from_libtorrent /usr/bin/python3 "$tool" leech t.torrent out 127.0.0.1:17901 600; then
         /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["seconds"])' < leech.out >> "$1.session"
     fi
 }
@@ -108,11 +95,11 @@ for side in ours:microtorr_from_libtorrent lt:libtorrent_from_libtorrent; do
     echo "transfer.${side#*:}.warmup_each_seconds: $(paste -sd/ "warmup_${side%%:*}.times")"
     echo "transfer.${side#*:}.warmup_each_system_seconds: $(paste -sd/ "warmup_${side%%:*}.system")"
 done
-echo "transfer.microtorr_vs_libtorrent_speed: $(awk -v a="$ours" -v b="$lt" 'BEGIN {printf "%.2f", b / a}')"
+echo "transfer.microtorr_vs_libtorrent_speed: $(speedup ours.times lt.times)"
 
 # Our leecher's writes to disk for one download: one more round, unscored,
-# under strace (only the write calls stop it). A direct write costs the
-# device a fixed ~0.3 ms, so their number matters more than their size.
+# under strace (only the write calls stop it). A direct write has a fixed
+# cost on the device, so their number matters more than their size.
 # BASELINE=<another microtorr binary> traces that one too.
 trace_writes() { # name binary
     fresh_out

@@ -10,9 +10,7 @@ extension Bencode {
     public func encode(into output: inout [UInt8]) {
         switch self {
         case .integer(let value):
-            output.append(UInt8(ascii: "i"))
-            output.append(contentsOf: String(value).utf8)
-            output.append(UInt8(ascii: "e"))
+            Bencode.encodeInteger(value, into: &output)
         case .bytes(let bytes):
             Bencode.encodeByteString(bytes, into: &output)
         case .list(let elements):
@@ -29,9 +27,24 @@ extension Bencode {
         }
     }
 
-    private static func encodeByteString(_ bytes: [UInt8], into output: inout [UInt8]) {
-        output.append(contentsOf: String(bytes.count).utf8)
-        output.append(UInt8(ascii: ":"))
+    /// The pieces of the encoding, for encoders that write a known shape
+    /// straight into bytes (the tracker's announce reply) rather than
+    /// building a `Bencode` value first.
+    public static func encodeInteger(_ value: Int64, into output: inout [UInt8]) {
+        output.append(UInt8(ascii: "i"))
+        output.append(contentsOf: String(value).utf8)
+        output.append(UInt8(ascii: "e"))
+    }
+
+    public static func encodeByteString(_ bytes: some Collection<UInt8>, into output: inout [UInt8]) {
+        encodeByteStringLength(bytes.count, into: &output)
         output.append(contentsOf: bytes)
+    }
+
+    /// A byte string's length and colon; its `count` bytes are the caller's
+    /// to append.
+    public static func encodeByteStringLength(_ count: Int, into output: inout [UInt8]) {
+        output.append(contentsOf: String(count).utf8)
+        output.append(UInt8(ascii: ":"))
     }
 }

@@ -179,11 +179,12 @@ public struct PiecePicker: Sendable {
             }
             return true
         }
+        var next = lastStarted[currentPeer].map { $0 + 1 }
+        if let piece = next, piece >= geometry.pieceCount || !fresh.contains(piece) || !eligible(piece) { next = nil }
+        // Without a search when no piece anyone has is rarer.
+        if let next, availability[next] <= fresh.lowestFetchableAvailability { return next }
         guard let rarest = fresh.rarest(using: &random, where: eligible) else { return nil }
-        if let last = lastStarted[currentPeer], last + 1 < geometry.pieceCount, fresh.contains(last + 1),
-           availability[last + 1] == availability[rarest], eligible(last + 1) {
-            return last + 1
-        }
+        if let next, availability[next] == availability[rarest] { return next }
         return rarest
     }
 
@@ -221,7 +222,6 @@ public struct PiecePicker: Sendable {
     /// The hash matched: the piece is ours.
     public mutating func pieceVerified(_ index: Int) {
         verifying.remove(index)
-        fresh.remove(index, availability: availability[index])
         lastContributors[index] = nil
         avoid[index] = nil
         exclusive[index] = nil

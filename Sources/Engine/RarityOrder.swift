@@ -90,6 +90,11 @@ struct RarityOrder: Sendable {
         while ends.count > 1, ends[ends.count - 2] == order.count { ends.removeLast() }
     }
 
+    /// The availability of the rarest pieces someone has (Int.max: none).
+    var lowestFetchableAvailability: Int {
+        (1..<ends.count).first { start(of: $0) < ends[$0] } ?? .max
+    }
+
     /// The first piece `accept` takes, rarest bucket first, skipping
     /// availability 0 (a piece nobody has cannot be fetched). Within a
     /// bucket the search starts at a random place and wraps around: among

@@ -30,8 +30,6 @@ public final class TorrentSession: @unchecked Sendable {
     private var candidates: [PeerEndpoint: Double] = [:]  // endpoint → earliest next attempt
     /// Dials in a row that came to nothing, per endpoint (see `scheduleRedial`).
     private var fruitlessDials: [PeerEndpoint: Int] = [:]
-    /// A `flushSoon` is scheduled.
-    private var flushScheduled = false
     private var connecting: Set<PeerEndpoint> = []
     private var banned: Set<BanKey> = []
     private var strikes: [BanKey: Int] = [:]
@@ -291,7 +289,8 @@ public final class TorrentSession: @unchecked Sendable {
             logger.debug("peer refused", metadata: ["event": "peer.refused", "peer": .string(endpoint?.description ?? "?"), "error": .string(refusal)])
             if refusal == "connected to ourselves", let endpoint {
                 candidates[endpoint] = .infinity
-            } else if outbound, let endpoint {
+            } else if outbound, refusal != "too many peers", let endpoint {
+                // (Our own cap: the 30 s `connectMore` set stands.)
                 scheduleRedial(endpoint, fruitless: true)
             }
             channel.close(promise: nil)
@@ -600,8 +599,8 @@ public final class TorrentSession: @unchecked Sendable {
 
     /// Hands the received blocks to the disk, one batch at a time (the next
     /// gathers meanwhile), in few, large writes: a direct write costs the
-    /// device a fixed ~0.3 ms plus its bytes (see `Benchmarks/transfer.sh`'s
-    /// `disk_writes` lines). Blocks are held back while they would make a
+    /// device a fixed time plus its bytes (`Benchmarks/transfer.sh` counts
+    /// them: `disk_writes`). Blocks are held back while they would make a
     /// small write: until `writeBatchBytes` have gathered, and then a run of
     /// adjacent blocks still waits if it is short and its last block's piece
     /// is not all in (the rest of it, or a block that came late, will extend
@@ -669,6 +668,7 @@ public final class TorrentSession: @unchecked Sendable {
             }
             writeNextBatch()
             if wasThrottled, pendingWriteBytes < configuration.maxPendingWriteBytes { fillAll() }
+            flushPending()
         }
     }
 
@@ -718,18 +718,12 @@ public final class TorrentSession: @unchecked Sendable {
         let storage = self.storage
         if let matches = digests?.matches(piece: piece, length: geometry.length(ofPiece: piece),
                                            expected: metainfo.info.pieceHash(at: piece)) {
-            if matches, storage.mayHaveDataToWriteBack(piece: piece) {
-                threadPool.submit { _ in storage.startWriteback(ofPiece: piece) }
-            }
             checked(piece, matches: matches)
             return
         }
-        threadPool.runIfActive(eventLoop: loop) { () -> Bool in
-            guard storage.pieceMatches(piece) else { return false }
-            storage.startWriteback(ofPiece: piece)
-            return true
-        }.whenComplete { [self] result in
+        threadPool.runIfActive(eventLoop: loop) { storage.pieceMatches(piece) }.whenComplete { [self] result in
             checked(piece, matches: (try? result.get()) ?? false)
+            flushPending()
         }
     }
 
@@ -745,7 +739,7 @@ public final class TorrentSession: @unchecked Sendable {
             for peer in peers.values {
                 send(.have(piece: piece), to: peer)
                 updateInterest(peer)
-                flushSoon(peer)
+                peer.unflushed = true  // (sent by `flushPending`)
             }
             if picker.isComplete { finish() }
         } else {
@@ -1166,17 +1160,10 @@ public final class TorrentSession: @unchecked Sendable {
         peer.channel.flush()
     }
 
-    /// Flushes `peer` once the loop is done with the task at hand, with
-    /// every other peer written to meanwhile: the pieces one disk write
-    /// completes are checked in one task, and each peer then gets their
-    /// `have`s in one write rather than one write per piece.
-    private func flushSoon(_ peer: Peer) {
-        peer.unflushed = true
-        guard !flushScheduled else { return }
-        flushScheduled = true
-        loop.execute { [self] in
-            flushScheduled = false
-            for peer in peers.values where peer.unflushed { flush(peer) }
-        }
+    /// Sends what was queued for peers outside a read batch (the `have`s
+    /// of the pieces one disk write completed), one write per peer rather
+    /// than one per piece.
+    private func flushPending() {
+        for peer in peers.values where peer.unflushed { flush(peer) }
     }
 }

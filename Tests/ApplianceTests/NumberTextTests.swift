@@ -17,9 +17,7 @@ struct NumberTextTests {
         }
         #expect(NumberText.fixed(.infinity, decimals: 1) == "inf" && NumberText.fixed(-.infinity, decimals: 0) == "-inf")
         // A NaN with its sign set (0/0 gives one on x86): glibc prints "-nan".
-        let zero = Double(ProcessInfo.processInfo.processIdentifier) * 0
-        #expect(NumberText.fixed(.nan, decimals: 1) == "nan" && NumberText.fixed(zero / zero, decimals: 1) == "nan")
-        #expect(NumberText.fixed(-Double.nan, decimals: 2) == "nan")
+        #expect(NumberText.fixed(.nan, decimals: 1) == "nan" && NumberText.fixed(-Double.nan, decimals: 2) == "nan")
         #expect(NumberText.fixed(0.15, decimals: 1) == "0.1" && NumberText.fixed(1.45, decimals: 1) == "1.4")
         // Unlike printf: no negative zero.
         #expect(NumberText.fixed(-0.04, decimals: 1) == "0.0" && NumberText.fixed(-0.04, decimals: 2) == "-0.04")

@@ -66,12 +66,6 @@ struct DirectWriteTests {
         #expect(batch.write(to: storage).isEmpty)
         let direct = try Self.supportsDirectWrites(in: directory.path)
         #expect(storage.writesDirectly(file: 0) == direct)
-        if TorrentStorage.canStartWriteback {
-            // No write-back to start for a piece written directly; the
-            // tail's piece went through the cache.
-            #expect(storage.mayHaveDataToWriteBack(piece: 1) == !direct)
-            #expect(storage.mayHaveDataToWriteBack(piece: 4))
-        }
         let resident = try Self.residentPages(of: "\(directory.path)/d.bin.part")
         #expect(storage.verifyAll(threads: 2).isComplete)
         try storage.finish()
@@ -141,7 +135,6 @@ struct DirectWriteTests {
         }
         #expect(storage.writesDirectly(file: 0) == (try Self.supportsDirectWrites(in: directory.path)))
         #expect(!storage.writesDirectly(file: 1))
-        if TorrentStorage.canStartWriteback { #expect(storage.mayHaveDataToWriteBack(piece: 0), "b went through the cache") }
         #expect(storage.verifyAll(threads: 2).isComplete)
         try storage.finish()
         #expect(try Data(contentsOf: URL(fileURLWithPath: "\(directory.path)/pack/a")) == Data(a))

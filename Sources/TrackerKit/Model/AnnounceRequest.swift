@@ -44,14 +44,15 @@ public struct AnnounceRequest: Sendable, Hashable {
             throw TrackerFailure("invalid port")
         }
         self.init(infoHash: infoHash, peerID: peerID, port: port)
-        func counter(_ name: String) throws(TrackerFailure) -> Int64 {
-            guard let raw = query.first(name) else { return 0 }
+        /// A non-negative integer parameter; nil when absent.
+        func number(_ name: String) throws(TrackerFailure) -> Int64? {
+            guard let raw = query.first(name) else { return nil }
             guard let value = Self.integer(raw) else { throw TrackerFailure("invalid \(name)") }
             return value
         }
-        uploaded = try counter("uploaded")
-        downloaded = try counter("downloaded")
-        left = try counter("left")
+        uploaded = try number("uploaded") ?? 0
+        downloaded = try number("downloaded") ?? 0
+        left = try number("left") ?? 0
         if let raw = query.first("event") {
             guard let event = AnnounceEvent(rawValue: String(decoding: raw, as: UTF8.self)) else {
                 throw TrackerFailure("unknown event")
@@ -62,10 +63,7 @@ public struct AnnounceRequest: Sendable, Hashable {
             guard let ip = IPAddress(String(decoding: raw, as: UTF8.self)) else { throw TrackerFailure("invalid ip") }
             self.ip = ip
         }
-        if let raw = query.first("numwant") {
-            guard let value = Self.integer(raw) else { throw TrackerFailure("invalid numwant") }
-            numwant = Int(clamping: value)
-        }
+        if let value = try number("numwant") { numwant = Int(clamping: value) }
         compact = query.first("compact")?.elementsEqual("0".utf8) != true
         noPeerID = query.first("no_peer_id")?.elementsEqual("1".utf8) == true
         key = query.first("key").map { String(decoding: $0, as: UTF8.self) }

@@ -7,24 +7,18 @@ enum AnnounceReply {
     static func bencoded(_ reply: SwarmRegistry.Reply, request: AnnounceRequest, configuration: TrackerConfiguration) -> [UInt8] {
         var output: [UInt8] = []
         output.reserveCapacity(96 + reply.peers.count * 8)
-        // Keys and small integers append without building strings on the
-        // heap (an interpolated string longer than 15 bytes is one).
+        // Keys from static strings: no string built on the heap per reply.
         func key(_ name: StaticString) {
-            output.append(contentsOf: String(name.utf8CodeUnitCount).utf8)
-            output.append(UInt8(ascii: ":"))
-            name.withUTF8Buffer { output.append(contentsOf: $0) }
+            name.withUTF8Buffer { Bencode.encodeByteString($0, into: &output) }
         }
         func integer(_ name: StaticString, _ value: Int) {
             key(name)
-            output.append(UInt8(ascii: "i"))
-            output.append(contentsOf: String(value).utf8)
-            output.append(UInt8(ascii: "e"))
+            Bencode.encodeInteger(Int64(value), into: &output)
         }
         /// A byte string's key and length; its bytes follow.
         func byteString(_ name: StaticString, length: Int) {
             key(name)
-            output.append(contentsOf: String(length).utf8)
-            output.append(UInt8(ascii: ":"))
+            Bencode.encodeByteStringLength(length, into: &output)
         }
         output.append(UInt8(ascii: "d"))
         integer("complete", reply.complete)
