@@ -27,11 +27,31 @@ public struct PiecePicker: Sendable {
         case received
     }
 
+    /// A started piece. Its counts follow its blocks through `set`, so
+    /// whether it has a block nobody was asked for is known without a scan.
     struct PartialPiece: Sendable {
-        var blocks: [BlockState]
-        var receivedCount = 0
+        private(set) var blocks: [BlockState]
+        private(set) var receivedCount: Int
+        private(set) var missingCount: Int
         /// Peers that delivered blocks of this piece (blame for a bad hash).
         var contributors: Set<PeerKey> = []
+
+        init(filledWith state: BlockState, count: Int) {
+            blocks = [BlockState](repeating: state, count: count)
+            receivedCount = state == .received ? count : 0
+            missingCount = state == .missing ? count : 0
+        }
+
+        mutating func set(_ index: Int, to state: BlockState) {
+            if blocks[index] == .missing { missingCount -= 1 }
+            if blocks[index] == .received { receivedCount -= 1 }
+            if state == .missing { missingCount += 1 }
+            if state == .received { receivedCount += 1 }
+            blocks[index] = state
+        }
+
+        var isComplete: Bool { receivedCount == blocks.count }
+        var isUntouched: Bool { missingCount == blocks.count }
     }
 
     public let geometry: TorrentGeometry
@@ -42,7 +62,8 @@ public struct PiecePicker: Sendable {
     /// Pieces neither had, started nor being verified, by rarity.
     private(set) var fresh: RarityOrder
     /// Started pieces with a block nobody was asked for: step 1 of
-    /// `pickBlocks` looks at these, not at every started piece.
+    /// `pickBlocks` looks at these, not at every started piece. Kept by
+    /// `store`/`forget` alone.
     private(set) var unrequested: Set<Int> = []
     /// Pieces whose blocks are all in, waiting for the hash check.
     private(set) var verifying: Set<Int> = []
@@ -129,8 +150,7 @@ public struct PiecePicker: Sendable {
         // 2. Start the rarest pieces the peer has.
         while picked.count < limit, let piece = rarestNewPiece(in: peerHas, for: peer, using: &random) {
             fresh.remove(piece, availability: availability[piece])
-            partial[piece] = PartialPiece(blocks: [BlockState](repeating: .missing, count: blockCount(ofPiece: piece)))
-            unrequested.insert(piece)
+            store(PartialPiece(filledWith: .missing, count: blockCount(ofPiece: piece)), of: piece)
             lastStarted[peer] = piece
             if avoid[piece] != nil { exclusive[piece] = peer }
             takeMissing(in: piece, for: peer, into: &picked, limit: limit)
@@ -142,11 +162,11 @@ public struct PiecePicker: Sendable {
                 for index in state.blocks.indices {
                     guard case .requested(let holders) = state.blocks[index], !holders.contains(peer),
                           holders.count < endgameCopies else { continue }
-                    state.blocks[index] = .requested(holders + [peer])
+                    state.set(index, to: .requested(holders + [peer]))
                     picked.append(block(index, ofPiece: piece))
                     if picked.count == limit { break }
                 }
-                partial[piece] = state
+                store(state, of: piece)
                 if picked.count == limit { break }
             }
         }
@@ -160,12 +180,23 @@ public struct PiecePicker: Sendable {
     private mutating func takeMissing(in piece: Int, for peer: PeerKey, into picked: inout [BlockRequest], limit: Int) {
         guard var state = partial[piece] else { return }
         for index in state.blocks.indices where state.blocks[index] == .missing {
-            state.blocks[index] = .requested([peer])
+            state.set(index, to: .requested([peer]))
             picked.append(block(index, ofPiece: piece))
-            if picked.count == limit { break }
+            if picked.count == limit || state.missingCount == 0 { break }
         }
-        if !state.blocks.contains(.missing) { unrequested.remove(piece) }
+        store(state, of: piece)
+    }
+
+    /// Records a started piece's state; the one place `unrequested` grows.
+    private mutating func store(_ state: PartialPiece, of piece: Int) {
         partial[piece] = state
+        if state.missingCount > 0 { unrequested.insert(piece) } else { unrequested.remove(piece) }
+    }
+
+    /// The piece is no longer started (complete, or untouched again).
+    private mutating func forget(_ piece: Int) {
+        partial[piece] = nil
+        unrequested.remove(piece)
     }
 
     /// The rarest piece not yet started that the peer has, at random among
@@ -205,16 +236,15 @@ public struct PiecePicker: Sendable {
               case .requested(let holders) = state.blocks[index], holders.contains(peer) else {
             return .unrequested
         }
-        state.blocks[index] = .received
-        state.receivedCount += 1
+        state.set(index, to: .received)
         state.contributors.insert(peer)
-        let complete = state.receivedCount == state.blocks.count
+        let complete = state.isComplete
         if complete {
-            partial[request.piece] = nil
+            forget(request.piece)
             verifying.insert(request.piece)
             lastContributors[request.piece] = state.contributors
         } else {
-            partial[request.piece] = state
+            store(state, of: request.piece)
         }
         return .accepted(cancel: holders.filter { $0 != peer }, pieceComplete: complete)
     }
@@ -248,16 +278,13 @@ public struct PiecePicker: Sendable {
     public mutating func blockLost(_ request: BlockRequest) {
         let index = request.offset / Self.blockLength
         if verifying.remove(request.piece) != nil {
-            let count = blockCount(ofPiece: request.piece)
-            var state = PartialPiece(blocks: [BlockState](repeating: .received, count: count), receivedCount: count)
+            var state = PartialPiece(filledWith: .received, count: blockCount(ofPiece: request.piece))
             state.contributors = lastContributors.removeValue(forKey: request.piece) ?? []
-            partial[request.piece] = state
+            store(state, of: request.piece)
         }
         guard var state = partial[request.piece], index < state.blocks.count, state.blocks[index] == .received else { return }
-        state.blocks[index] = .missing
-        state.receivedCount -= 1
-        partial[request.piece] = state
-        unrequested.insert(request.piece)
+        state.set(index, to: .missing)
+        store(state, of: request.piece)
     }
 
     /// Whether `peer` has something we want (for `interested`).
@@ -276,18 +303,16 @@ public struct PiecePicker: Sendable {
             for index in state.blocks.indices {
                 guard case .requested(let holders) = state.blocks[index], holders.contains(peer) else { continue }
                 let rest = holders.filter { $0 != peer }
-                state.blocks[index] = rest.isEmpty ? .missing : .requested(rest)
+                state.set(index, to: rest.isEmpty ? .missing : .requested(rest))
                 released.append(block(index, ofPiece: piece))
             }
-            if state.receivedCount == 0 && state.blocks.allSatisfy({ $0 == .missing }) {
+            if state.isUntouched {
                 // Nothing of it came: it is a fresh piece again (and may
                 // be picked by rarity, from anyone).
-                partial[piece] = nil
-                unrequested.remove(piece)
+                forget(piece)
                 fresh.insert(piece, availability: availability[piece])
             } else {
-                partial[piece] = state
-                if state.blocks.contains(.missing) { unrequested.insert(piece) }
+                store(state, of: piece)
             }
         }
         return released
@@ -299,8 +324,7 @@ public struct PiecePicker: Sendable {
         guard var state = partial[request.piece], index < state.blocks.count,
               case .requested(let holders) = state.blocks[index], holders.contains(peer) else { return }
         let rest = holders.filter { $0 != peer }
-        state.blocks[index] = rest.isEmpty ? .missing : .requested(rest)
-        partial[request.piece] = state
-        if rest.isEmpty { unrequested.insert(request.piece) }
+        state.set(index, to: rest.isEmpty ? .missing : .requested(rest))
+        store(state, of: request.piece)
     }
 }

@@ -27,10 +27,7 @@ public final class TorrentSession: @unchecked Sendable {
     private var peers: [PiecePicker.PeerKey: Peer] = [:]
     private var keys: [ObjectIdentifier: PiecePicker.PeerKey] = [:]
     private var nextKey = 1
-    private var candidates: [PeerEndpoint: Double] = [:]  // endpoint → earliest next attempt
-    /// Dials in a row that came to nothing, per endpoint (see `scheduleRedial`).
-    private var fruitlessDials: [PeerEndpoint: Int] = [:]
-    private var connecting: Set<PeerEndpoint> = []
+    private var dials: DialSchedule
     private var banned: Set<BanKey> = []
     private var strikes: [BanKey: Int] = [:]
     private var history: [PeerStatistics] = []
@@ -124,6 +121,9 @@ public final class TorrentSession: @unchecked Sendable {
         self.logger = logger
         self.clock = clock
         self.picker = PiecePicker(geometry: metainfo.info.geometry)
+        self.dials = DialSchedule(delays: .init(
+            fruitful: configuration.redialDelay, fruitless: configuration.fruitlessRedialDelay,
+            maximum: configuration.maxRedialDelay))
         self.uploadLimits = [uploadLimit] + [globalUploadLimit].compactMap { $0 }
         self.downloadLimits = [downloadLimit] + [globalDownloadLimit].compactMap { $0 }
     }
@@ -171,9 +171,7 @@ public final class TorrentSession: @unchecked Sendable {
     public func addPeers(_ endpoints: [PeerEndpoint]) {
         loop.execute { [self] in
             let now = clock()
-            for endpoint in endpoints where candidates[endpoint] == nil && !banned.contains(BanKey(endpoint)) {
-                candidates[endpoint] = now
-            }
+            for endpoint in endpoints where !banned.contains(BanKey(endpoint)) { dials.learn(endpoint, now: now) }
             connectMore()
         }
     }
@@ -288,10 +286,10 @@ public final class TorrentSession: @unchecked Sendable {
         if let refusal {
             logger.debug("peer refused", metadata: ["event": "peer.refused", "peer": .string(endpoint?.description ?? "?"), "error": .string(refusal)])
             if refusal == "connected to ourselves", let endpoint {
-                candidates[endpoint] = .infinity
+                dials.never(endpoint)
             } else if outbound, refusal != "too many peers", let endpoint {
-                // (Our own cap: the 30 s `connectMore` set stands.)
-                scheduleRedial(endpoint, fruitless: true)
+                // (Our own cap: the retry set when it was dialled stands.)
+                dials.ended(endpoint, fruitful: false, now: clock())
             }
             channel.close(promise: nil)
             return
@@ -414,7 +412,7 @@ public final class TorrentSession: @unchecked Sendable {
     @discardableResult
     private func closeIfBothSeeds(_ peer: Peer) -> Bool {
         guard phase == .seeding, peer.isSeed else { return false }
-        if let endpoint = peer.endpoint { candidates[endpoint] = .infinity }
+        if let endpoint = peer.endpoint { dials.never(endpoint) }
         peer.channel.close(promise: nil)
         return true
     }
@@ -431,8 +429,8 @@ public final class TorrentSession: @unchecked Sendable {
         picker.peerLeft(key, had: peer.has)
         let statistics = peer.statistics(now: clock())
         history.append(statistics)
-        if let endpoint = peer.endpoint, peer.outbound, candidates[endpoint] != .infinity {
-            scheduleRedial(endpoint, fruitless: statistics.downloaded == 0 && statistics.uploaded == 0)
+        if let endpoint = peer.endpoint, peer.outbound {
+            dials.ended(endpoint, fruitful: statistics.downloaded > 0 || statistics.uploaded > 0, now: clock())
         }
         // What this peer gave and took: who fed whom in a swarm, from the logs.
         logger.debug("peer disconnected", metadata: [
@@ -446,32 +444,12 @@ public final class TorrentSession: @unchecked Sendable {
 
     func connectionFailed(_ endpoint: PeerEndpoint) {
         loop.preconditionInEventLoop()
-        connecting.remove(endpoint)
-        scheduleRedial(endpoint, fruitless: true)
-    }
-
-    /// When to dial `endpoint` again after a connection ended or failed. A
-    /// peer that traded data is dialled again soon; one whose connection
-    /// came to nothing (refused, closed before or right after the handshake,
-    /// or ended with nothing traded whoever closed it: a seed meeting our
-    /// seed, a client that turns us away) waits, then twice as long each
-    /// time in a row, up to a cap: not dialled every few seconds for as long
-    /// as we run.
-    private func scheduleRedial(_ endpoint: PeerEndpoint, fruitless: Bool) {
-        guard fruitless else {
-            fruitlessDials[endpoint] = nil
-            candidates[endpoint] = clock() + configuration.redialDelay
-            return
-        }
-        let count = (fruitlessDials[endpoint] ?? 0) + 1
-        fruitlessDials[endpoint] = count
-        let delay = configuration.fruitlessRedialDelay * Double(1 << min(count - 1, 20))
-        candidates[endpoint] = clock() + min(configuration.maxRedialDelay, delay)
+        dials.failed(endpoint, now: clock())
     }
 
     func connectionEstablished(_ endpoint: PeerEndpoint) {
         loop.preconditionInEventLoop()
-        connecting.remove(endpoint)
+        dials.connected(endpoint)
     }
 
     // MARK: Downloading
@@ -1113,16 +1091,13 @@ public final class TorrentSession: @unchecked Sendable {
 
     private func connectMore() {
         guard phase == .downloading || phase == .seeding, let connector else { return }
-        let now = clock()
+        let slots = configuration.maxPeers - peers.count - dials.connecting.count
+        guard slots > 0 else { return }
         let connectedEndpoints = Set(peers.values.compactMap(\.endpoint))
-        var slots = configuration.maxPeers - peers.count - connecting.count
-        for (endpoint, due) in candidates where slots > 0 && due <= now && !connecting.contains(endpoint)
-            && !connectedEndpoints.contains(endpoint) && !banned.contains(BanKey(endpoint)) {
-            connecting.insert(endpoint)
-            candidates[endpoint] = now + 30
-            slots -= 1
-            connector.connect(to: endpoint, session: self)
+        let due = dials.takeDue(now: clock(), limit: slots) {
+            connectedEndpoints.contains($0) || banned.contains(BanKey($0))
         }
+        for endpoint in due { connector.connect(to: endpoint, session: self) }
     }
 
     private func updateSnapshot() {

@@ -79,13 +79,20 @@ extension PiecePicker {
     /// What breaks the bookkeeping's invariants, if anything: `fresh` holds
     /// exactly the pieces neither had, started nor being verified, each
     /// under its availability; `unrequested` exactly the started pieces
-    /// with a block nobody was asked for.
+    /// with a block nobody was asked for; a started piece's counts match
+    /// its blocks.
     func invariantViolation() -> String? {
         let members = fresh.members
         let expected = (0..<geometry.pieceCount).filter { !have[$0] && partial[$0] == nil && !verifying.contains($0) }
         if members.map(\.piece).sorted() != expected { return "fresh holds \(members.map(\.piece).sorted()), not \(expected)" }
         if let wrong = members.first(where: { availability[$0.piece] != $0.availability }) {
             return "piece \(wrong.piece) in bucket \(wrong.availability), availability \(availability[wrong.piece])"
+        }
+        for (piece, state) in partial {
+            let missing = state.blocks.count { $0 == .missing }, received = state.blocks.count { $0 == .received }
+            if state.missingCount != missing || state.receivedCount != received {
+                return "piece \(piece) counts \(state.missingCount) missing, \(state.receivedCount) received; has \(missing), \(received)"
+            }
         }
         let started = Set(partial.filter { $0.value.blocks.contains(.missing) }.keys)
         if started != unrequested { return "unrequested is \(unrequested.sorted()), not \(started.sorted())" }

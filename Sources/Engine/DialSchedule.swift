@@ -1,0 +1,86 @@
+import TrackerKit
+
+/// When to dial each peer address we know of. A new address is dialled at
+/// once; one whose connection traded data, soon after it ended; one whose
+/// connections come to nothing (refused, closed before or right after the
+/// handshake, ended with nothing traded: a seed meeting our seed, a client
+/// that turns us away) after a delay that doubles each time in a row, up to
+/// a cap, so it is not dialled every few seconds for as long as we run. A
+/// dial with no outcome yet may go again after `pendingRetry`; our own
+/// address never. Plain data, given the time by its owner (the session).
+struct DialSchedule: Sendable {
+    struct Delays: Sendable {
+        /// After a connection that traded data.
+        var fruitful: Double
+        /// After the first fruitless one; doubled for each further one.
+        var fruitless: Double
+        var maximum: Double
+        /// A dial whose outcome has not come (connect or handshake pending).
+        var pendingRetry = 30.0
+    }
+
+    let delays: Delays
+    /// Endpoint → earliest next dial (`.infinity`: never).
+    private var due: [PeerEndpoint: Double] = [:]
+    /// Fruitless connections in a row, per endpoint.
+    private var fruitlessInARow: [PeerEndpoint: Int] = [:]
+    /// Dialled, TCP connection not yet made or failed.
+    private(set) var connecting: Set<PeerEndpoint> = []
+
+    init(delays: Delays) {
+        self.delays = delays
+    }
+
+    /// Adds an address (from a tracker or the command line); one already
+    /// known keeps its schedule.
+    mutating func learn(_ endpoint: PeerEndpoint, now: Double) {
+        if due[endpoint] == nil { due[endpoint] = now }
+    }
+
+    /// Never dials `endpoint` again (it is us, or a seed while we seed).
+    mutating func never(_ endpoint: PeerEndpoint) {
+        due[endpoint] = .infinity
+    }
+
+    /// A connection to `endpoint` we dialled ended (or never got as far as
+    /// a handshake, when `fruitful` is false).
+    mutating func ended(_ endpoint: PeerEndpoint, fruitful: Bool, now: Double) {
+        guard due[endpoint] != .infinity else { return }
+        guard !fruitful else {
+            fruitlessInARow[endpoint] = nil
+            due[endpoint] = now + delays.fruitful
+            return
+        }
+        let count = (fruitlessInARow[endpoint] ?? 0) + 1
+        fruitlessInARow[endpoint] = count
+        due[endpoint] = now + min(delays.maximum, delays.fruitless * Double(1 << min(count - 1, 20)))
+    }
+
+    /// The TCP connection was made; its handshake is pending.
+    mutating func connected(_ endpoint: PeerEndpoint) {
+        connecting.remove(endpoint)
+    }
+
+    /// The dial failed: refused, timed out, or closed before its handshake.
+    mutating func failed(_ endpoint: PeerEndpoint, now: Double) {
+        connecting.remove(endpoint)
+        ended(endpoint, fruitful: false, now: now)
+    }
+
+    /// Up to `limit` endpoints due by `now`, none being dialled and none
+    /// `excluded` (connected already, banned); they count as being dialled.
+    mutating func takeDue(now: Double, limit: Int, excluding excluded: (PeerEndpoint) -> Bool) -> [PeerEndpoint] {
+        var taken: [PeerEndpoint] = []
+        for (endpoint, time) in due where taken.count < limit && time <= now && !connecting.contains(endpoint) && !excluded(endpoint) {
+            taken.append(endpoint)
+        }
+        for endpoint in taken {
+            connecting.insert(endpoint)
+            due[endpoint] = now + delays.pendingRetry
+        }
+        return taken
+    }
+
+    /// When `endpoint` may be dialled next (nil: unknown).
+    func nextDial(of endpoint: PeerEndpoint) -> Double? { due[endpoint] }
+}

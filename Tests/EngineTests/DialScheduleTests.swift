@@ -1,0 +1,86 @@
+import Testing
+import TrackerKit
+@testable import Engine
+
+@Suite("Dial schedule")
+struct DialScheduleTests {
+    static let delays = DialSchedule.Delays(fruitful: 2, fruitless: 5, maximum: 600)
+    static let a = PeerEndpoint(ip: .v4(0x7F00_0001), port: 6881)
+    static let b = PeerEndpoint(ip: .v4(0x7F00_0001), port: 6882)
+
+    /// Dials what is due, as the session does, with nothing excluded.
+    static func take(_ schedule: inout DialSchedule, at now: Double, limit: Int = 10) -> [PeerEndpoint] {
+        schedule.takeDue(now: now, limit: limit) { _ in false }
+    }
+
+    @Test func aNewAddressIsDialledAtOnceAndOnlyOnceWhileItsDialIsPending() {
+        var schedule = DialSchedule(delays: Self.delays)
+        schedule.learn(Self.a, now: 100)
+        #expect(Self.take(&schedule, at: 100) == [Self.a])
+        #expect(schedule.connecting == [Self.a])
+        // Learnt again from the next tracker reply: no second dial.
+        schedule.learn(Self.a, now: 101)
+        #expect(Self.take(&schedule, at: 101).isEmpty)
+        // No outcome at all (a connect that hangs): tried again later.
+        #expect(schedule.nextDial(of: Self.a) == 130)
+    }
+
+    @Test func fruitlessConnectionsWaitTwiceAsLongEachTimeUpToTheCap() {
+        var schedule = DialSchedule(delays: Self.delays)
+        schedule.learn(Self.a, now: 0)
+        var now = 0.0
+        var gaps: [Double] = []
+        for _ in 0..<10 {
+            #expect(Self.take(&schedule, at: now) == [Self.a])
+            schedule.failed(Self.a, now: now)
+            #expect(schedule.connecting.isEmpty)
+            let next = schedule.nextDial(of: Self.a)!
+            #expect(Self.take(&schedule, at: next - 0.1).isEmpty)
+            gaps.append(next - now)
+            now = next
+        }
+        #expect(gaps == [5, 10, 20, 40, 80, 160, 320, 600, 600, 600])
+    }
+
+    @Test func aConnectionThatTradedDataIsDialledAgainSoonAndResetsTheBackOff() {
+        var schedule = DialSchedule(delays: Self.delays)
+        schedule.learn(Self.a, now: 0)
+        _ = Self.take(&schedule, at: 0)
+        schedule.connected(Self.a)
+        schedule.ended(Self.a, fruitful: false, now: 1)
+        _ = Self.take(&schedule, at: 6)
+        schedule.connected(Self.a)
+        schedule.ended(Self.a, fruitful: false, now: 7)
+        #expect(schedule.nextDial(of: Self.a) == 17)
+        _ = Self.take(&schedule, at: 17)
+        schedule.connected(Self.a)
+        schedule.ended(Self.a, fruitful: true, now: 50)
+        #expect(schedule.nextDial(of: Self.a) == 52)
+        _ = Self.take(&schedule, at: 52)
+        schedule.failed(Self.a, now: 53)
+        // Counted from one again.
+        #expect(schedule.nextDial(of: Self.a) == 58)
+    }
+
+    @Test func ourOwnAddressIsNeverDialledAgainWhateverEndsLater() {
+        var schedule = DialSchedule(delays: Self.delays)
+        schedule.learn(Self.a, now: 0)
+        _ = Self.take(&schedule, at: 0)
+        schedule.connected(Self.a)
+        schedule.never(Self.a)
+        schedule.ended(Self.a, fruitful: true, now: 1)
+        schedule.failed(Self.a, now: 2)
+        schedule.learn(Self.a, now: 3)
+        #expect(Self.take(&schedule, at: 1e9).isEmpty)
+    }
+
+    @Test func takesNoMoreThanTheFreeSlotsAndSkipsExcludedAddresses() {
+        var schedule = DialSchedule(delays: Self.delays)
+        schedule.learn(Self.a, now: 0)
+        schedule.learn(Self.b, now: 0)
+        #expect(schedule.takeDue(now: 0, limit: 5) { $0 == Self.a } == [Self.b])
+        // The excluded one (connected inbound, banned) stays due.
+        #expect(schedule.takeDue(now: 0, limit: 0) { _ in false }.isEmpty)
+        #expect(Self.take(&schedule, at: 0, limit: 1) == [Self.a])
+    }
+}
