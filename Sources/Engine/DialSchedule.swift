@@ -7,7 +7,10 @@ import TrackerKit
 /// that turns us away) after a delay that doubles each time in a row, up to
 /// a cap, so it is not dialled every few seconds for as long as we run. A
 /// dial with no outcome yet may go again after `pendingRetry`; our own
-/// address never. Plain data, given the time by its owner (the session).
+/// address never. At most `capacity` addresses are kept (a long-lived
+/// swarm's churn, or a hostile tracker, must not grow it without bound):
+/// a newcomer takes the place of the address that failed most in a row.
+/// Plain data, given the time by its owner (the session).
 struct DialSchedule: Sendable {
     struct Delays: Sendable {
         /// After a connection that traded data.
@@ -20,6 +23,7 @@ struct DialSchedule: Sendable {
     }
 
     let delays: Delays
+    let capacity: Int
     /// Endpoint → earliest next dial (`.infinity`: never).
     private var due: [PeerEndpoint: Double] = [:]
     /// Fruitless connections in a row, per endpoint.
@@ -27,14 +31,23 @@ struct DialSchedule: Sendable {
     /// Dialled, TCP connection not yet made or failed.
     private(set) var connecting: Set<PeerEndpoint> = []
 
-    init(delays: Delays) {
+    init(delays: Delays, capacity: Int = 2000) {
         self.delays = delays
+        self.capacity = max(1, capacity)
     }
 
     /// Adds an address (from a tracker or the command line); one already
-    /// known keeps its schedule.
+    /// known keeps its schedule. When full, a newcomer replaces the address
+    /// with the most fruitless dials in a row, if any failed at all.
     mutating func learn(_ endpoint: PeerEndpoint, now: Double) {
-        if due[endpoint] == nil { due[endpoint] = now }
+        guard due[endpoint] == nil else { return }
+        if due.count >= capacity {
+            guard let worst = fruitlessInARow.filter({ !connecting.contains($0.key) }).max(by: { $0.value < $1.value })?.key
+            else { return }
+            due[worst] = nil
+            fruitlessInARow[worst] = nil
+        }
+        due[endpoint] = now
     }
 
     /// Never dials `endpoint` again (it is us, or a seed while we seed).

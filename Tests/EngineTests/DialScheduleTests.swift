@@ -83,4 +83,23 @@ struct DialScheduleTests {
         #expect(schedule.takeDue(now: 0, limit: 0) { _ in false }.isEmpty)
         #expect(Self.take(&schedule, at: 0, limit: 1) == [Self.a])
     }
+
+    @Test func aFullScheduleMakesRoomByForgettingTheAddressThatFailedMost() {
+        var schedule = DialSchedule(delays: Self.delays, capacity: 2)
+        let c = PeerEndpoint(ip: .v4(0x7F00_0001), port: 6883)
+        schedule.learn(Self.a, now: 0)
+        schedule.learn(Self.b, now: 0)
+        // Nothing failed yet: the newcomer waits for a later reply.
+        schedule.learn(c, now: 0)
+        #expect(schedule.nextDial(of: c) == nil)
+        _ = Self.take(&schedule, at: 0)
+        schedule.failed(Self.a, now: 1)
+        schedule.failed(Self.b, now: 1)
+        _ = Self.take(&schedule, at: 6)
+        schedule.failed(Self.b, now: 6)
+        schedule.learn(c, now: 7)
+        #expect(schedule.nextDial(of: Self.b) == nil)
+        #expect(schedule.nextDial(of: c) == 7)
+        #expect(schedule.nextDial(of: Self.a) != nil)
+    }
 }
