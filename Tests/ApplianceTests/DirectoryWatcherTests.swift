@@ -30,7 +30,7 @@ struct DirectoryWatcherTests {
     }
 
     private static func write(_ path: String) {
-        FileManager.default.createFile(atPath: path, contents: Data([1, 2, 3]))
+        _ = FileManager.default.createFile(atPath: path, contents: Data([1, 2, 3]))
     }
 
     /// "Copy to a temporary name, rename into place" is how folders are
@@ -92,5 +92,51 @@ struct DirectoryWatcherTests {
         Self.write("\(other)/marker.bin")
         #expect(await eventually(timeout: 5, every: 0.02) { events.saw("\(other)/marker.bin") })
         #expect(events.paths(under: "\(tree)/").isEmpty, "\(events.paths(under: "\(tree)/"))")
+    }
+
+    /// A folder deleted with what is in it, then made again under the same
+    /// name (a share emptied and refilled): the new folder and its new
+    /// subfolders are watched.
+    @Test func aDeletedFolderMadeAgainIsWatchedAgain() async throws {
+        let directory = TemporaryDirectory()
+        let tree = "\(directory.path)/tree"
+        try FileManager.default.createDirectory(atPath: "\(tree)/album/disc", withIntermediateDirectories: true)
+        Self.write("\(tree)/album/disc/old.bin")
+        let watcher = try DirectoryWatcher(onProblem: { _ in })
+        defer { watcher.close() }
+        let events = Collected(watcher)
+        watcher.watch(tree, recursive: true)
+        try FileManager.default.removeItem(atPath: "\(tree)/album")
+        #expect(await eventually(timeout: 5, every: 0.02) { events.saw("\(tree)/album", .disappeared) })
+        try FileManager.default.createDirectory(atPath: "\(tree)/album", withIntermediateDirectories: false)
+        #expect(await eventually(timeout: 5, every: 0.02) { events.saw("\(tree)/album", .appeared) })
+        try FileManager.default.createDirectory(atPath: "\(tree)/album/disc", withIntermediateDirectories: false)
+        #expect(await eventually(timeout: 5, every: 0.02) { events.saw("\(tree)/album/disc", .appeared) })
+        Self.write("\(tree)/album/disc/new.bin")
+        #expect(await eventually(timeout: 5, every: 0.02) { events.saw("\(tree)/album/disc/new.bin", .closedAfterWrite) })
+    }
+
+    /// The watched root deleted and made again: the periodic check
+    /// (`unlessWatched`) must see that its watch is gone and watch the new
+    /// one; a stale entry for the deleted root would make it skip.
+    @Test func aDeletedRootMadeAgainIsWatchedByThePeriodicCheck() async throws {
+        let directory = TemporaryDirectory()
+        let tree = "\(directory.path)/tree"
+        try FileManager.default.createDirectory(atPath: "\(tree)/album", withIntermediateDirectories: true)
+        let watcher = try DirectoryWatcher(onProblem: { _ in })
+        defer { watcher.close() }
+        let events = Collected(watcher)
+        watcher.watch(tree, recursive: true)
+        try FileManager.default.removeItem(atPath: tree)
+        #expect(await eventually(timeout: 5, every: 0.02) { events.saw(tree, .disappeared) })
+        try FileManager.default.createDirectory(atPath: "\(tree)/album", withIntermediateDirectories: true)
+        // The kernel's IN_IGNORED for the old root follows its deletion
+        // event; the check may come before it is read, as it may in the
+        // supervisor, which runs it again later.
+        #expect(await eventually(timeout: 5, every: 0.05) {
+            watcher.watch(tree, recursive: true, unlessWatched: true)
+            Self.write("\(tree)/album/probe.bin")
+            return events.saw("\(tree)/album/probe.bin", .closedAfterWrite)
+        })
     }
 }
