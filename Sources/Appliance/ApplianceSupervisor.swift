@@ -962,7 +962,13 @@ public actor ApplianceSupervisor {
         if fresh.shareDirectory != old.shareDirectory {
             changes.append("share_dir")
             watcher?.unwatch(old.shareDirectory)
-            for name in Array(shares.keys) { retireShare(name) }
+            // What the new folder also has is looked at again there (the
+            // same content keeps its torrent); what it lacks is gone, its
+            // `.mtorrent` too, as when a shared file is removed.
+            let present = Set(Self.listDirectory(fresh.shareDirectory))
+            for name in Array(shares.keys) {
+                if present.contains(name) { retireShare(name) } else { removeShare(name) }
+            }
             watcher?.watch(fresh.shareDirectory, recursive: true)
             scanShareDirectory()
         }

@@ -282,6 +282,50 @@ struct DaemonTests {
         #expect(a.stop().status == 0)
     }
 
+    /// `share_dir` and `inbox_dir` moved by an edit: what only the old
+    /// share had stops being shared and its `.mtorrent` goes (as when a
+    /// shared file is removed); what the new share has is shared; files
+    /// dropped into the old folders are left alone, the new ones are
+    /// watched.
+    @Test func shareAndInboxMovedByAnEditFollowTheNewFolders() throws {
+        let a = DaemonFixture(embeddedTracker: true)
+        try a.start(settleSeconds: 0.3)
+        try DaemonFixture.drop(pseudoRandomBytes(count: 50_000, seed: 21), at: "\(a.share)/gone.bin")
+        try DaemonFixture.drop(pseudoRandomBytes(count: 60_000, seed: 22), at: "\(a.share)/kept.bin")
+        for name in ["gone.bin", "kept.bin"] { #expect(try a.waitForState(name, "seeding"), "\(a.log)") }
+        let kept = try #require(a.events("torrent.created").first { $0["torrent"] as? String == "kept.bin" })
+        let share2 = "\(a.root)/share2", inbox2 = "\(a.root)/inbox2"
+        for folder in [share2, inbox2] { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
+        try DaemonFixture.drop(pseudoRandomBytes(count: 60_000, seed: 22), at: "\(share2)/kept.bin")
+        try DaemonFixture.drop(pseudoRandomBytes(count: 70_000, seed: 23), at: "\(share2)/fresh.bin")
+        try a.writeConfig(a.yaml
+            .replacingOccurrences(of: "share_dir: \(a.share)\n", with: "share_dir: \(share2)\n")
+            .replacingOccurrences(of: "inbox_dir: \(a.inbox)\n", with: "inbox_dir: \(inbox2)\n"))
+        let reloaded = try #require(a.waitForEvent("config.reloaded", timeout: 20), "\(a.log)")
+        #expect(Set(reloaded["changed"] as? [String] ?? []).isSuperset(of: ["share_dir", "inbox_dir"]))
+
+        #expect(try a.waitForState("fresh.bin", "seeding"), "\(a.log)")
+        #expect(try a.waitForState("kept.bin", "seeding"), "\(a.log)")
+        #expect(try a.torrentStatus(named: "gone.bin") == nil)
+        #expect(!FileManager.default.fileExists(atPath: "\(a.torrents)/gone.bin.mtorrent"))
+        let info = try jsonObject(try ProcessRunner.microtorr(["info", "--json", "\(a.torrents)/kept.bin.mtorrent"]).stdout)
+        #expect(info["info_hash"] as? String == kept["info_hash"] as? String)
+
+        // The new inbox is watched, the old one no longer.
+        try DaemonFixture.drop(Array("not bencode".utf8), at: "\(a.inbox)/old.mtorrent")
+        try DaemonFixture.drop(Array("not bencode".utf8), at: "\(inbox2)/new.mtorrent")
+        #expect(DaemonFixture.waitForFile("\(inbox2)/.failed/new.mtorrent.error", timeout: 30), "\(a.log)")
+        // Nor the old share: a file there is not shared, while one in the
+        // new share after it is.
+        try DaemonFixture.drop(pseudoRandomBytes(count: 10_000, seed: 24), at: "\(a.share)/late.bin")
+        try DaemonFixture.drop(pseudoRandomBytes(count: 10_000, seed: 25), at: "\(share2)/marker.bin")
+        #expect(a.waitForEvent("torrent.created") { $0["torrent"] as? String == "marker.bin" } != nil, "\(a.log)")
+        #expect(a.events("torrent.created").allSatisfy { $0["torrent"] as? String != "late.bin" })
+        #expect(FileManager.default.fileExists(atPath: "\(a.inbox)/old.mtorrent"))
+        #expect(!FileManager.default.fileExists(atPath: "\(a.inbox)/.failed"))
+        #expect(a.stop().status == 0)
+    }
+
     /// A download interrupted by a restart of the daemon resumes: it does
     /// not fetch again what it had verified.
     @Test func interruptedDownloadResumesAfterRestart() throws {
