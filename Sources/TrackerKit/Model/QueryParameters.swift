@@ -51,11 +51,17 @@ public struct QueryParameters: Sendable {
 
     /// The first value of `name` (empty for `name` or `name=`).
     public func first(_ name: String) -> ArraySlice<UInt8>? {
-        ranges.first(where: { bytes[$0.name].elementsEqual(name.utf8) }).map { bytes[$0.value] }
+        ranges.first(where: { isNamed(name, $0.name) }).map { bytes[$0.value] }
     }
 
     public func all(_ name: String) -> [ArraySlice<UInt8>] {
-        ranges.filter { bytes[$0.name].elementsEqual(name.utf8) }.map { bytes[$0.value] }
+        ranges.filter { isNamed(name, $0.name) }.map { bytes[$0.value] }
+    }
+
+    /// Lengths first: most names differ in length, and an announce looks up
+    /// a dozen names among a dozen parameters.
+    private func isNamed(_ name: String, _ range: Range<Int>) -> Bool {
+        range.count == name.utf8.count && bytes[range].elementsEqual(name.utf8)
     }
 
     public mutating func append(_ name: String, _ value: some Collection<UInt8>) {
