@@ -229,6 +229,66 @@ extension PiecePickerTests {
 }
 
 extension PiecePickerTests {
+    /// Three peers with deep request queues, answering a few requests each
+    /// round in any order: the download goes through endgame (blocks asked
+    /// of several peers, copies cancelled, a cancelled copy arriving all
+    /// the same, a peer choking us with duplicates out), the bookkeeping
+    /// holds after every step, and every piece is verified exactly once.
+    @Test(arguments: [11, 12, 13])
+    func aDownloadThroughEndgameKeepsItsBookkeeping(seed: Int) {
+        let geometry = TorrentGeometry(pieceCount: 40, pieceLength: 65536, totalLength: 39 * 65536 + 7000)
+        var picker = PiecePicker(geometry: geometry)
+        var random = SplitMix64(state: UInt64(seed))
+        let all = Self.bits(Array(0..<40), count: 40)
+        for _ in 1...3 { picker.peerJoined(has: all) }
+        var queues: [Int: [BlockRequest]] = [1: [], 2: [], 3: []]
+        var verified = [Int](repeating: 0, count: 40)
+        var duplicatesAsked = 0, cancelledArrivals = 0
+        for round in 0..<5_000 where !picker.isComplete {
+            for peer in 1...3 {
+                let asked = picker.pickBlocks(for: peer, peerHas: all, limit: 16 - queues[peer]!.count, using: &random)
+                duplicatesAsked += asked.filter { request in queues.contains { $0.key != peer && $0.value.contains(request) } }.count
+                queues[peer]! += asked
+            }
+            if round % 9 == 8, picker.isEndgame {
+                // Peer 3 chokes us: its requests, copies included, go back.
+                let released = picker.releaseRequests(of: 3)
+                #expect(Set(released) == Set(queues[3]!))
+                queues[3] = []
+            }
+            for peer in 1...3 {
+                for _ in 0..<min(3, queues[peer]!.count) {
+                    let request = queues[peer]!.remove(at: Int(random.next() % UInt64(queues[peer]!.count)))
+                    switch picker.received(request, from: peer) {
+                    case .unrequested:
+                        cancelledArrivals += 1
+                    case .accepted(let cancel, let complete):
+                        for other in cancel {
+                            // The cancel reaches the other peer; now and then
+                            // too late (it sends the block anyway).
+                            guard let index = queues[other]!.firstIndex(of: request) else { continue }
+                            queues[other]!.remove(at: index)
+                            if random.next() % 4 == 0 {
+                                #expect(picker.received(request, from: other) == .unrequested)
+                                cancelledArrivals += 1
+                            }
+                        }
+                        if complete {
+                            picker.pieceVerified(request.piece)
+                            verified[request.piece] += 1
+                        }
+                    }
+                }
+            }
+            #expect(picker.invariantViolation() == nil, "round \(round): \(picker.invariantViolation() ?? "")")
+        }
+        #expect(picker.isComplete)
+        #expect(verified.allSatisfy { $0 == 1 })
+        #expect(duplicatesAsked > 0 && cancelledArrivals > 0, "endgame never came: \(duplicatesAsked), \(cancelledArrivals)")
+    }
+}
+
+extension PiecePickerTests {
     /// After a random first piece, a peer goes on with the piece after its
     /// last while that one is as rare as any (long runs on disk), and not
     /// when it is commoner than others left.

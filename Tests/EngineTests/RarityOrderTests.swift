@@ -80,7 +80,8 @@ extension PiecePicker {
     /// exactly the pieces neither had, started nor being verified, each
     /// under its availability; `unrequested` exactly the started pieces
     /// with a block nobody was asked for; a started piece's counts match
-    /// its blocks.
+    /// its blocks; a block is asked of distinct peers, at most
+    /// `endgameCopies`.
     func invariantViolation() -> String? {
         let members = fresh.members
         let expected = (0..<geometry.pieceCount).filter { !have[$0] && partial[$0] == nil && !verifying.contains($0) }
@@ -89,6 +90,10 @@ extension PiecePicker {
             return "piece \(wrong.piece) in bucket \(wrong.availability), availability \(availability[wrong.piece])"
         }
         for (piece, state) in partial {
+            for case .requested(let holders) in state.blocks
+            where holders.isEmpty || Set(holders).count != holders.count || holders.count > endgameCopies {
+                return "piece \(piece) has a block requested of \(holders)"
+            }
             let missing = state.blocks.count { $0 == .missing }, received = state.blocks.count { $0 == .received }
             if state.missingCount != missing || state.receivedCount != received {
                 return "piece \(piece) counts \(state.missingCount) missing, \(state.receivedCount) received; has \(missing), \(received)"
