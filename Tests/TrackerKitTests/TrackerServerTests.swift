@@ -124,6 +124,35 @@ struct TrackerServerTests {
         }
     }
 
+    /// The connection cap holds for the whole server, though each event
+    /// loop's socket keeps its own share: 30 connections to a tracker capped
+    /// at 6 leave at most 6 open, the newest among them (a newcomer closes
+    /// the least recently active on its loop).
+    @Test func theConnectionCapHoldsAcrossEventLoops() async throws {
+        try await withServer({ $0.maxConnections = 6 }) { server in
+            var descriptors: [Int32] = []
+            defer { for fd in descriptors { close(fd) } }
+            for _ in 0..<30 {
+                descriptors.append(try #require(BackgroundProcess.connectLoopback(port: server.port)))
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            // Open means not closed by the server: no end of stream waiting.
+            func isOpen(_ fd: Int32) -> Bool {
+                var byte: UInt8 = 0
+                let count = recv(fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+                return count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)
+            }
+            var open: [Int32] = []
+            for _ in 0..<40 {
+                try await Task.sleep(for: .milliseconds(50))
+                open = descriptors.filter(isOpen)
+                if open.count <= 6 { break }
+            }
+            #expect(open.count <= 6 && open.count >= 1, "\(open.count) of 30 connections open past a cap of 6")
+            #expect(open.contains(descriptors.last!), "the newest connection was closed")
+        }
+    }
+
     @Test func unreachableTrackerIsReportedAndRetried() async throws {
         try await Self.withClosedPort { dead in
             var settings = Announcer.Settings(port: 1)
