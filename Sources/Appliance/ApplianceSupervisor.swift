@@ -323,12 +323,10 @@ public actor ApplianceSupervisor {
         for name in present.union(shares.keys).sorted() {
             checkShare(name)
         }
-        // Cache entries for names no longer there are dropped.
-        let stale = catalog.entries.keys.filter { !present.contains($0) }
-        if !stale.isEmpty {
-            for name in stale { catalog[name] = nil }
-            scheduleCatalogSave()
-        }
+        // Names hashed once and no longer there (removed while we were
+        // down, or left behind by a `share_dir` move): cache entry and
+        // `.mtorrent` go.
+        for name in catalog.entries.keys where !present.contains(name) { removeShare(name) }
     }
 
     private func scanInbox() {
@@ -456,8 +454,11 @@ public actor ApplianceSupervisor {
         board.remove("share:\(name)")
         defer { pumpHashing() }
         guard !stopping else { return }
-        // Changed while hashing: start over from the new content.
-        guard let probe = ShareProbe(name: name, in: configuration.shareDirectory), probe.fingerprint == fingerprint else {
+        // Changed while hashing: start over from the new content. Removed
+        // while hashing: the `.mtorrent` the hashing wrote goes.
+        let probe = ShareProbe(name: name, in: configuration.shareDirectory)
+        guard let probe, probe.fingerprint == fingerprint else {
+            if probe == nil, case .success = result { unlink(torrentPath) }
             shares[name] = nil
             checkShare(name)
             return
@@ -479,15 +480,23 @@ public actor ApplianceSupervisor {
         }
     }
 
+    /// The entry is gone from the share: its torrent stops, and what we
+    /// keep for it goes (cache entry, `.mtorrent`), also when only the
+    /// cache knew it (removed while we were down, or the entry retired by a
+    /// `share_dir` move and missing from the new folder).
     private func removeShare(_ name: String) {
-        guard let share = shares.removeValue(forKey: name) else { return }
+        let share = shares.removeValue(forKey: name)
+        let catalogued = catalog[name] != nil
+        guard share != nil || catalogued else { return }
         queued.remove(name)  // its queue slot is skipped when reached
         board.remove("share:\(name)")
-        catalog[name] = nil
-        scheduleCatalogSave()
-        if let infoHash = share.infoHash {
+        if catalogued {
+            catalog[name] = nil
+            scheduleCatalogSave()
+        }
+        if share?.infoHash != nil || catalogued { unlink(torrentPath(name)) }
+        if let infoHash = share?.infoHash {
             stopTorrent(infoHash)
-            unlink(torrentPath(name))
             logger.info("shared entry removed; torrent stopped", metadata: [
                 "event": "share.removed", "torrent": .string(name), "info_hash": .string(infoHash.hex),
             ])
@@ -962,13 +971,10 @@ public actor ApplianceSupervisor {
         if fresh.shareDirectory != old.shareDirectory {
             changes.append("share_dir")
             watcher?.unwatch(old.shareDirectory)
-            // What the new folder also has is looked at again there (the
-            // same content keeps its torrent); what it lacks is gone, its
-            // `.mtorrent` too, as when a shared file is removed.
-            let present = Set(Self.listDirectory(fresh.shareDirectory))
-            for name in Array(shares.keys) {
-                if present.contains(name) { retireShare(name) } else { removeShare(name) }
-            }
+            // Every entry is looked at again in the new folder (the same
+            // content keeps its torrent, from the cache); the scan removes
+            // what the new folder lacks, `.mtorrent` included.
+            for name in Array(shares.keys) { retireShare(name) }
             watcher?.watch(fresh.shareDirectory, recursive: true)
             scanShareDirectory()
         }

@@ -9,8 +9,11 @@ import TrackerKit
 /// dial with no outcome yet may go again after `pendingRetry`; our own
 /// address never. At most `capacity` addresses are kept (a long-lived
 /// swarm's churn, or a hostile tracker, must not grow it without bound):
-/// a newcomer takes the place of the address that failed most in a row.
-/// Plain data, given the time by its owner (the session).
+/// a newcomer takes the place of the address that failed most in a row,
+/// else of one never to be dialled (which may then be dialled once more if
+/// learnt again). An address forgotten while its connection is open comes
+/// back when that ends: the table may exceed `capacity` by at most the
+/// connections open. Plain data, given the time by its owner (the session).
 struct DialSchedule: Sendable {
     struct Delays: Sendable {
         /// After a connection that traded data.
@@ -42,17 +45,30 @@ struct DialSchedule: Sendable {
     mutating func learn(_ endpoint: PeerEndpoint, now: Double) {
         guard due[endpoint] == nil else { return }
         if due.count >= capacity {
-            guard let worst = fruitlessInARow.filter({ !connecting.contains($0.key) }).max(by: { $0.value < $1.value })?.key
-            else { return }
-            due[worst] = nil
-            fruitlessInARow[worst] = nil
+            guard let victim = evictable() else { return }
+            due[victim] = nil
+            fruitlessInARow[victim] = nil
         }
         due[endpoint] = now
     }
 
-    /// Never dials `endpoint` again (it is us, or a seed while we seed).
+    /// The address that failed most in a row, else one never to be dialled;
+    /// none being dialled.
+    private func evictable() -> PeerEndpoint? {
+        var worst: (endpoint: PeerEndpoint, count: Int)?
+        for (endpoint, count) in fruitlessInARow where count > (worst?.count ?? 0) && !connecting.contains(endpoint) {
+            worst = (endpoint, count)
+        }
+        if let worst { return worst.endpoint }
+        return due.first { $0.value == .infinity && !connecting.contains($0.key) }?.key
+    }
+
+    /// Never dials `endpoint` again (we dialled ourselves, or a seed while
+    /// we seed). Only for addresses we dial: an inbound peer's address has
+    /// a passing source port.
     mutating func never(_ endpoint: PeerEndpoint) {
         due[endpoint] = .infinity
+        fruitlessInARow[endpoint] = nil
     }
 
     /// A connection to `endpoint` we dialled ended (or never got as far as

@@ -285,7 +285,7 @@ public final class TorrentSession: @unchecked Sendable {
         }
         if let refusal {
             logger.debug("peer refused", metadata: ["event": "peer.refused", "peer": .string(endpoint?.description ?? "?"), "error": .string(refusal)])
-            if refusal == "connected to ourselves", let endpoint {
+            if refusal == "connected to ourselves", outbound, let endpoint {
                 dials.never(endpoint)
             } else if outbound, refusal != "too many peers", let endpoint {
                 // (Our own cap: the retry set when it was dialled stands.)
@@ -412,7 +412,7 @@ public final class TorrentSession: @unchecked Sendable {
     @discardableResult
     private func closeIfBothSeeds(_ peer: Peer) -> Bool {
         guard phase == .seeding, peer.isSeed else { return false }
-        if let endpoint = peer.endpoint { dials.never(endpoint) }
+        if peer.outbound, let endpoint = peer.endpoint { dials.never(endpoint) }
         peer.channel.close(promise: nil)
         return true
     }

@@ -92,14 +92,42 @@ struct DialScheduleTests {
         // Nothing failed yet: the newcomer waits for a later reply.
         schedule.learn(c, now: 0)
         #expect(schedule.nextDial(of: c) == nil)
+        // a fails twice, b once; then a is being dialled again.
         _ = Self.take(&schedule, at: 0)
         schedule.failed(Self.a, now: 1)
         schedule.failed(Self.b, now: 1)
-        _ = Self.take(&schedule, at: 6)
-        schedule.failed(Self.b, now: 6)
-        schedule.learn(c, now: 7)
+        #expect(schedule.takeDue(now: 6, limit: 5) { $0 == Self.b } == [Self.a])
+        schedule.failed(Self.a, now: 6)
+        #expect(schedule.takeDue(now: 16, limit: 5) { $0 == Self.b } == [Self.a])
+        // The worst, a, is being dialled: b makes room instead.
+        schedule.learn(c, now: 17)
         #expect(schedule.nextDial(of: Self.b) == nil)
-        #expect(schedule.nextDial(of: c) == 7)
-        #expect(schedule.nextDial(of: Self.a) != nil)
+        #expect(schedule.nextDial(of: c) == 17)
+        #expect(schedule.nextDial(of: Self.a) == 46)
+    }
+
+    /// Our own address, once known as such, stays undialled though it had
+    /// failed before and the schedule fills up: only when nothing failed is
+    /// it forgotten to make room.
+    @Test func aNeverAddressIsNotForgottenBeforeFailedOnes() {
+        var schedule = DialSchedule(delays: Self.delays, capacity: 3)
+        let c = PeerEndpoint(ip: .v4(0x7F00_0001), port: 6883)
+        let d = PeerEndpoint(ip: .v4(0x7F00_0001), port: 6884)
+        schedule.learn(Self.a, now: 0)
+        _ = Self.take(&schedule, at: 0)
+        schedule.failed(Self.a, now: 1)
+        schedule.failed(Self.a, now: 7)
+        _ = Self.take(&schedule, at: 20)
+        schedule.connected(Self.a)
+        schedule.never(Self.a)  // it was us
+        schedule.learn(Self.b, now: 21)
+        _ = Self.take(&schedule, at: 21)
+        schedule.failed(Self.b, now: 22)
+        schedule.learn(c, now: 23)
+        schedule.learn(d, now: 24)  // full: b, the one that failed, goes
+        #expect(schedule.nextDial(of: Self.b) == nil)
+        #expect(schedule.nextDial(of: Self.a) == .infinity)
+        schedule.learn(Self.a, now: 25)
+        #expect(!Self.take(&schedule, at: 1e9).contains(Self.a))
     }
 }

@@ -226,21 +226,26 @@ struct DaemonTests {
         try a.start(settleSeconds: 0.3)
         try DaemonFixture.drop(pseudoRandomBytes(count: 400_000, seed: 7), at: "\(a.share)/one.bin")
         try DaemonFixture.drop(pseudoRandomBytes(count: 500_000, seed: 8), at: "\(a.share)/two.bin")
+        try DaemonFixture.drop(pseudoRandomBytes(count: 50_000, seed: 10), at: "\(a.share)/three.bin")
         #expect(try a.waitForState("one.bin", "seeding"))
         #expect(try a.waitForState("two.bin", "seeding"))
+        #expect(try a.waitForState("three.bin", "seeding"))
         #expect(a.waitForEvent("tracker.announce", timeout: 20) { $0["announce_event"] as? String == "started" } != nil)
         let stopped = a.stop()
         #expect(stopped.status == 0)
         #expect(stopped.seconds < 10)
         let firstLog = a.stoppedLog
         let stoppedAnnounces = Fixtures.events("tracker.announce", in: firstLog).filter { $0["announce_event"] as? String == "stopped" }
-        #expect(Set(stoppedAnnounces.compactMap { $0["info_hash"] as? String }).count == 2, "\(firstLog)")
+        #expect(Set(stoppedAnnounces.compactMap { $0["info_hash"] as? String }).count == 3, "\(firstLog)")
         #expect(!Fixtures.events("daemon.stopped", in: firstLog).isEmpty)
-        #expect(Fixtures.events("torrent.created", in: firstLog).count == 2)
+        #expect(Fixtures.events("torrent.created", in: firstLog).count == 3)
 
-        // Change one file while the daemon is down.
+        // Change one file and remove another while the daemon is down.
         try Data(pseudoRandomBytes(count: 500_000, seed: 9)).write(to: URL(fileURLWithPath: "\(a.share)/two.bin"))
+        try FileManager.default.removeItem(atPath: "\(a.share)/three.bin")
         try a.start(settleSeconds: 0.3)
+        // The removed one's `.mtorrent` goes, as it would while running.
+        #expect(eventually(timeout: 10, every: 0.05) { !FileManager.default.fileExists(atPath: "\(a.torrents)/three.bin.mtorrent") })
         #expect(try a.waitForState("one.bin", "seeding", timeout: 10))
         #expect(a.waitForEvent("torrent.created", timeout: 20) { $0["torrent"] as? String == "two.bin" } != nil)
         #expect(a.events("torrent.created").count == 1)

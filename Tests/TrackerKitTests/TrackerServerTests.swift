@@ -10,11 +10,12 @@ import Testing
 struct TrackerServerTests {
     static let hash = InfoHash(bytes: [UInt8](repeating: 0xEE, count: 20))!
 
-    private func withServer(_ configure: (inout TrackerConfiguration) -> Void = { _ in },
+    private func withServer(group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+                            _ configure: (inout TrackerConfiguration) -> Void = { _ in },
                             _ body: (TrackerServer) async throws -> Void) async throws {
         var configuration = TrackerConfiguration()
         configure(&configuration)
-        let server = try await TrackerServer.start(host: "127.0.0.1", port: 0, configuration: configuration)
+        let server = try await TrackerServer.start(host: "127.0.0.1", port: 0, configuration: configuration, group: group)
         do {
             try await body(server)
         } catch {
@@ -125,11 +126,13 @@ struct TrackerServerTests {
     }
 
     /// The connection cap holds for the whole server, though each event
-    /// loop's socket keeps its own share: 30 connections to a tracker capped
-    /// at 6 leave at most 6 open, the newest among them (a newcomer closes
-    /// the least recently active on its loop).
+    /// loop's socket keeps its own share: 30 connections to a tracker with
+    /// two loops, capped at 6, leave at most 6 open, the newest among them
+    /// (a newcomer closes the least recently active on its loop).
     @Test func theConnectionCapHoldsAcrossEventLoops() async throws {
-        try await withServer({ $0.maxConnections = 6 }) { server in
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        defer { group.shutdownGracefully { _ in } }
+        try await withServer(group: group, { $0.maxConnections = 6 }) { server in
             var descriptors: [Int32] = []
             defer { for fd in descriptors { close(fd) } }
             for _ in 0..<30 {
