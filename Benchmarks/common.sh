@@ -21,8 +21,8 @@ wait_port() {
 # User and system CPU ticks (1/100 s) a process has used so far.
 cpu_ticks() { awk '{print $14, $15}' "/proc/$1/stat"; }
 
-# Median of the numbers on stdin, one per line.
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# Median of the numbers on stdin, separated by newlines or spaces.
+median() { tr -s ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # A fresh scratch directory in $work, and $pids: processes killed at exit
 # (their children first: `time` wraps some) before $work is removed.

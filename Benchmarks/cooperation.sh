@@ -12,8 +12,7 @@ SIZE_MB="${SIZE_MB:-63}"   # 63 MB = 60.08 MiB
 source Benchmarks/common.sh
 ensure_packages "python3-libtorrent:/usr/bin/python3 -c 'import libtorrent'"
 bin="$(release_binary)"
-work="$(mktemp -d /tmp/microtorr-bench-XXXXXX)"
-trap 'rm -rf "$work"' EXIT
+make_work_with_pids
 
 demo="$("$bin" demo --size "$SIZE_MB" -u "$RATE_KBPS" --keep -v 0)"
 kept="$(sed -n 's/^files kept in //p' <<<"$demo")"

@@ -15,8 +15,7 @@ source Benchmarks/common.sh
 ensure_packages "mktorrent:command -v mktorrent" "time:test -x /usr/bin/time" "python3-libtorrent:/usr/bin/python3 -c 'import libtorrent'"
 bin="$(release_binary)"
 
-work="$(mktemp -d /tmp/microtorr-bench-XXXXXX)"
-trap 'rm -rf "$work"' EXIT
+make_work_with_pids
 cd "$work"
 head -c "$((SIZE_MIB << 20))" /dev/urandom > data.bin
 cat data.bin > /dev/null   # into the page cache: measure hashing, not the disk
@@ -45,7 +44,6 @@ for ((round = 0; round < ROUNDS; round++)); do
         rss[$name]+="${out##* } "
     done
 done
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 echo "create.size_mib: $SIZE_MIB"
 echo "create.rounds: $ROUNDS"
 for name in "${order[@]}"; do

@@ -29,10 +29,10 @@ disown  # killed at exit, without the shell's "Killed" line
 wait_ready lt-seed.out || { echo "pieces.error: the libtorrent seeder never got ready" >&2; exit 1; }
 
 # Each leecher's rounds go to NAME.* (the unscored one to warmup_NAME.*).
-ours() { leech "${1}microtorr" pieces.microtorr timeout 600 "$bin" download t.torrent -o out --peer 127.0.0.1:17905 --exit-on-complete -v 0 || true; }
+ours() { leech "${1}microtorr" pieces.microtorr_from_libtorrent timeout 600 "$bin" download t.torrent -o out --peer 127.0.0.1:17905 --exit-on-complete -v 0 || true; }
 others() {
-    leech "${1}libtorrent" pieces.libtorrent /usr/bin/python3 "$tool" leech t.torrent out 127.0.0.1:17905 600 || true
-    [ -z "${BASELINE:-}" ] || leech "${1}baseline" pieces.baseline \
+    leech "${1}libtorrent" pieces.libtorrent_from_libtorrent /usr/bin/python3 "$tool" leech t.torrent out 127.0.0.1:17905 600 || true
+    [ -z "${BASELINE:-}" ] || leech "${1}baseline" pieces.baseline_from_libtorrent \
         timeout 600 "$BASELINE" download t.torrent -o out --peer 127.0.0.1:17905 --exit-on-complete -v 0 || true
 }
 ours warmup_; others warmup_
@@ -42,7 +42,7 @@ done
 echo "pieces.size_mib: $SIZE_MIB"
 echo "pieces.piece_count: $pieces"
 for name in microtorr libtorrent ${BASELINE:+baseline}; do
-    [ -s "$name.times" ] || { echo "pieces.$name.error: no valid round"; continue; }
+    [ -s "$name.times" ] || { echo "pieces.${name}_from_libtorrent.error: no valid round"; continue; }
     echo "pieces.${name}_from_libtorrent.seconds: $(median < "$name.times")"
     echo "pieces.${name}_from_libtorrent.each_seconds: $(paste -sd/ "$name.times")"
     echo "pieces.${name}_from_libtorrent.leecher_cpu_seconds: $(median < "$name.cpu")"

@@ -10,6 +10,5 @@ cd "$(dirname "$0")/.."
 source Benchmarks/common.sh
 ensure_packages "mktorrent:command -v mktorrent" "curl:command -v curl"
 bin="$(release_binary)"
-work="$(mktemp -d /tmp/microtorr-bench-XXXXXX)"
-trap 'rm -rf "$work"' EXIT
+make_work_with_pids
 /usr/bin/python3 Benchmarks/share_latency.py "$bin" "$work" "${FILES:-10000}"

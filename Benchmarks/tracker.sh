@@ -15,11 +15,8 @@ source Benchmarks/common.sh
 ensure_packages "wrk:command -v wrk" "opentracker:test -x /usr/bin/opentracker" "curl:command -v curl"
 bin="$(release_binary)"
 
-work="$(mktemp -d /tmp/microtorr-bench-XXXXXX)"
+make_work_with_pids
 chmod 755 "$work"
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
 
 # 1000 random info-hashes: hex for opentracker's whitelist, percent-encoded
 # for the requests.

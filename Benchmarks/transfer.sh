@@ -141,7 +141,7 @@ done
 aria_secs=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN {printf "%.2f", b - a}')
 pkill -TERM -P $aria_pid 2>/dev/null || true   # done: skip its 2 s goodbye (signal aria2c, not `time`)
 wait $aria_pid || true
-rss=$(awk '{print $2}' time.out 2>/dev/null || true)
+rss=$(tail -n1 time.out 2>/dev/null | awk '{print $2}' || true)
 if cmp -s seed/data.bin out/data.bin; then report aria2c_from_libtorrent "$aria_secs" "$rss"
 else echo "transfer.aria2c_from_libtorrent.error: incomplete after ${aria_secs}s"; fi
 
@@ -155,9 +155,9 @@ pids+=($seed_pid)
 wait_port 17902 || { echo "transfer.error: our seeder did not start" >&2; exit 1; }
 fresh_out
 /usr/bin/time -o time.out -f "%e %M" timeout 600 "$bin" download t.torrent -o out --peer 127.0.0.1:17902 --exit-on-complete -v 0 >/dev/null
-read -r secs rss < time.out
+read -r secs rss < <(tail -n1 time.out)
 cmp -s seed/data.bin out/data.bin || echo "transfer.microtorr_from_microtorr.error: data differs"
 report microtorr_from_microtorr "$secs" "$rss"
 pkill -TERM -P $seed_pid; wait $seed_pid 2>/dev/null || true
-read -r _ seed_rss < seed-time.out
+read -r _ seed_rss < <(tail -n1 seed-time.out)
 echo "transfer.microtorr_seeder.peak_rss_mib: $(awk -v k="$seed_rss" 'BEGIN {printf "%.1f", k / 1024}')"

@@ -320,13 +320,11 @@ public actor ApplianceSupervisor {
 
     private func scanShareDirectory() {
         let present = Set(Self.listDirectory(configuration.shareDirectory).filter { !DropRules.isIgnored($0) })
-        for name in present.union(shares.keys).sorted() {
+        // With the names only the cache knows (removed while we were down,
+        // or missing after a `share_dir` move): their check removes them.
+        for name in present.union(shares.keys).union(catalog.entries.keys).sorted() {
             checkShare(name)
         }
-        // Names hashed once and no longer there (removed while we were
-        // down, or left behind by a `share_dir` move): cache entry and
-        // `.mtorrent` go.
-        for name in catalog.entries.keys where !present.contains(name) { removeShare(name) }
     }
 
     private func scanInbox() {
@@ -454,11 +452,14 @@ public actor ApplianceSupervisor {
         board.remove("share:\(name)")
         defer { pumpHashing() }
         guard !stopping else { return }
-        // Changed while hashing: start over from the new content. Removed
-        // while hashing: the `.mtorrent` the hashing wrote goes.
-        let probe = ShareProbe(name: name, in: configuration.shareDirectory)
-        guard let probe, probe.fingerprint == fingerprint else {
-            if probe == nil, case .success = result { unlink(torrentPath) }
+        // Removed while hashing: gone, with the `.mtorrent` the hashing wrote.
+        guard let probe = ShareProbe(name: name, in: configuration.shareDirectory) else {
+            if case .success = result { unlink(torrentPath) }
+            removeShare(name)
+            return
+        }
+        // Changed while hashing: start over from the new content.
+        guard probe.fingerprint == fingerprint else {
             shares[name] = nil
             checkShare(name)
             return
@@ -1048,8 +1049,10 @@ public actor ApplianceSupervisor {
         writeInBackground(writes, failureEvent: "share.write_failed")
     }
 
-    /// A share from a directory no longer shared: stopped, its `.mtorrent`
-    /// left in place (the data still exists).
+    /// A share of the previous `share_dir`: stopped, its cache entry and
+    /// `.mtorrent` kept for the scan of the new one, which seeds it again
+    /// from the cache if the new folder has the same entry unchanged, and
+    /// removes both if it has none.
     private func retireShare(_ name: String) {
         queued.remove(name)
         board.remove("share:\(name)")

@@ -6,8 +6,9 @@ import TrackerKit
 /// handshake, ended with nothing traded: a seed meeting our seed, a client
 /// that turns us away) after a delay that doubles each time in a row, up to
 /// a cap, so it is not dialled every few seconds for as long as we run. A
-/// dial with no outcome yet may go again after `pendingRetry`; our own
-/// address never. At most `capacity` addresses are kept (a long-lived
+/// dial counts as under way until its handshake is accepted or the
+/// connection ends; one we turned away for our own peer cap goes again
+/// after `capRetry`; our own address never. At most `capacity` addresses are kept (a long-lived
 /// swarm's churn, or a hostile tracker, must not grow it without bound):
 /// a newcomer takes the place of the address that failed most in a row,
 /// else of one never to be dialled (which may then be dialled once more if
@@ -21,9 +22,10 @@ struct DialSchedule: Sendable {
         /// After the first fruitless one; doubled for each further one.
         var fruitless: Double
         var maximum: Double
-        /// A dial whose outcome has not come (connect or handshake pending).
-        var pendingRetry = 30.0
     }
+
+    /// After we refused a dialled peer for our own peer cap.
+    static let capRetry = 30.0
 
     let delays: Delays
     let capacity: Int
@@ -31,8 +33,9 @@ struct DialSchedule: Sendable {
     private var due: [PeerEndpoint: Double] = [:]
     /// Fruitless connections in a row, per endpoint.
     private var fruitlessInARow: [PeerEndpoint: Int] = [:]
-    /// Dialled, TCP connection not yet made or failed.
-    private(set) var connecting: Set<PeerEndpoint> = []
+    /// Dialled, handshake not yet accepted nor the connection ended: they
+    /// take peer slots.
+    private(set) var dialling: Set<PeerEndpoint> = []
 
     init(delays: Delays, capacity: Int = 2000) {
         self.delays = delays
@@ -56,24 +59,27 @@ struct DialSchedule: Sendable {
     /// none being dialled.
     private func evictable() -> PeerEndpoint? {
         var worst: (endpoint: PeerEndpoint, count: Int)?
-        for (endpoint, count) in fruitlessInARow where count > (worst?.count ?? 0) && !connecting.contains(endpoint) {
+        for (endpoint, count) in fruitlessInARow where count > (worst?.count ?? 0) && !dialling.contains(endpoint) {
             worst = (endpoint, count)
         }
         if let worst { return worst.endpoint }
-        return due.first { $0.value == .infinity && !connecting.contains($0.key) }?.key
+        return due.first { $0.value == .infinity && !dialling.contains($0.key) }?.key
     }
 
     /// Never dials `endpoint` again (we dialled ourselves, or a seed while
     /// we seed). Only for addresses we dial: an inbound peer's address has
     /// a passing source port.
     mutating func never(_ endpoint: PeerEndpoint) {
+        dialling.remove(endpoint)
         due[endpoint] = .infinity
         fruitlessInARow[endpoint] = nil
     }
 
-    /// A connection to `endpoint` we dialled ended (or never got as far as
-    /// a handshake, when `fruitful` is false).
+    /// A connection to `endpoint` we dialled ended: after trading data, or
+    /// (`fruitful` false) without: refused, timed out, closed before or
+    /// right after its handshake, turned away by us.
     mutating func ended(_ endpoint: PeerEndpoint, fruitful: Bool, now: Double) {
+        dialling.remove(endpoint)
         guard due[endpoint] != .infinity else { return }
         guard !fruitful else {
             fruitlessInARow[endpoint] = nil
@@ -85,31 +91,29 @@ struct DialSchedule: Sendable {
         due[endpoint] = now + min(delays.maximum, delays.fruitless * Double(1 << min(count - 1, 20)))
     }
 
-    /// The TCP connection was made; its handshake is pending.
-    mutating func connected(_ endpoint: PeerEndpoint) {
-        connecting.remove(endpoint)
+    /// Its handshake was accepted: a peer now, no longer a dial.
+    mutating func accepted(_ endpoint: PeerEndpoint) {
+        dialling.remove(endpoint)
     }
 
-    /// The dial failed: refused, timed out, or closed before its handshake.
-    mutating func failed(_ endpoint: PeerEndpoint, now: Double) {
-        connecting.remove(endpoint)
-        ended(endpoint, fruitful: false, now: now)
+    /// We turned it away for our own peer cap: tried again later, no
+    /// back-off (it did nothing wrong).
+    mutating func postponed(_ endpoint: PeerEndpoint, now: Double) {
+        dialling.remove(endpoint)
+        if due[endpoint] != .infinity { due[endpoint] = now + Self.capRetry }
     }
 
     /// Up to `limit` endpoints due by `now`, none being dialled and none
     /// `excluded` (connected already, banned); they count as being dialled.
     mutating func takeDue(now: Double, limit: Int, excluding excluded: (PeerEndpoint) -> Bool) -> [PeerEndpoint] {
         var taken: [PeerEndpoint] = []
-        for (endpoint, time) in due where taken.count < limit && time <= now && !connecting.contains(endpoint) && !excluded(endpoint) {
+        for (endpoint, time) in due where taken.count < limit && time <= now && !dialling.contains(endpoint) && !excluded(endpoint) {
             taken.append(endpoint)
         }
-        for endpoint in taken {
-            connecting.insert(endpoint)
-            due[endpoint] = now + delays.pendingRetry
-        }
+        dialling.formUnion(taken)
         return taken
     }
 
-    /// When `endpoint` may be dialled next (nil: unknown).
+    /// When `endpoint` may be dialled next (nil: unknown); for tests.
     func nextDial(of endpoint: PeerEndpoint) -> Double? { due[endpoint] }
 }

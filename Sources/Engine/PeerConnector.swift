@@ -47,11 +47,10 @@ public struct PeerConnector: Sendable {
                 }
             }
         if let localAddress { bootstrap = bootstrap.bind(to: localAddress) }
-        bootstrap.connect(to: address).whenComplete { result in
-            switch result {
-            case .success: session.loop.execute { session.connectionEstablished(endpoint) }
-            case .failure: session.loop.execute { session.connectionFailed(endpoint) }
-            }
+        // Success is told by the handshake (`attach`), or its absence by the
+        // handler (`connectionFailed`).
+        bootstrap.connect(to: address).whenFailure { _ in
+            session.loop.execute { session.connectionFailed(endpoint) }
         }
     }
 

@@ -257,43 +257,57 @@ public final class TorrentSession: @unchecked Sendable {
 
     /// A connection finished its handshake. Refuses ourselves, duplicates,
     /// banned addresses and connections beyond the cap.
+    /// Why a connection is turned away after its handshake: logged, and
+    /// for a dialled one it decides when to dial again.
+    private enum Refusal: String {
+        case notRunning = "not running"
+        case ourselves = "connected to ourselves"
+        case duplicate = "duplicate peer"
+        case banned
+        case tooManyPeers = "too many peers"
+    }
+
     func attach(channel: any Channel, handshake: Handshake, endpoint: PeerEndpoint?, outbound: Bool) {
         loop.preconditionInEventLoop()
-        let refusal: String?
+        let refusal: Refusal?
         if phase == .stopped || phase == .idle {
-            refusal = "not running"
+            refusal = .notRunning
         } else if handshake.peerID == peerID.bytes {
-            refusal = "connected to ourselves"
+            refusal = .ourselves
         } else if let existing = peers.values.first(where: { $0.remoteID == handshake.peerID }) {
             // Both sides dialled each other at once. Both must keep the same
             // connection, or each closes the one the other kept: the one
             // dialled by the side with the greater peer id survives.
             let keepOurs = !peerID.bytes.lexicographicallyPrecedes(handshake.peerID)
             if existing.outbound == keepOurs || existing.outbound == outbound {
-                refusal = "duplicate peer"
+                refusal = .duplicate
             } else {
                 existing.channel.close(promise: nil)
                 detach(existing.channel)
                 refusal = nil
             }
         } else if let endpoint, banned.contains(BanKey(endpoint)) {
-            refusal = "banned"
+            refusal = .banned
         } else if peers.count >= configuration.maxPeers {
-            refusal = "too many peers"
+            refusal = .tooManyPeers
         } else {
             refusal = nil
         }
         if let refusal {
-            logger.debug("peer refused", metadata: ["event": "peer.refused", "peer": .string(endpoint?.description ?? "?"), "error": .string(refusal)])
-            if refusal == "connected to ourselves", outbound, let endpoint {
-                dials.never(endpoint)
-            } else if outbound, refusal != "too many peers", let endpoint {
-                // (Our own cap: the retry set when it was dialled stands.)
-                dials.ended(endpoint, fruitful: false, now: clock())
+            logger.debug("peer refused", metadata: [
+                "event": "peer.refused", "peer": .string(endpoint?.description ?? "?"), "error": .string(refusal.rawValue),
+            ])
+            if outbound, let endpoint {
+                switch refusal {
+                case .ourselves: dials.never(endpoint)
+                case .tooManyPeers: dials.postponed(endpoint, now: clock())
+                case .notRunning, .duplicate, .banned: dials.ended(endpoint, fruitful: false, now: clock())
+                }
             }
             channel.close(promise: nil)
             return
         }
+        if outbound, let endpoint { dials.accepted(endpoint) }
         let key = nextKey
         nextKey += 1
         let peer = Peer(key: key, channel: channel, endpoint: endpoint, remoteID: handshake.peerID, outbound: outbound, now: clock(),
@@ -442,14 +456,11 @@ public final class TorrentSession: @unchecked Sendable {
         fillAll()
     }
 
+    /// A dial that never reached an accepted handshake: refused, timed
+    /// out, or closed before its handshake.
     func connectionFailed(_ endpoint: PeerEndpoint) {
         loop.preconditionInEventLoop()
-        dials.failed(endpoint, now: clock())
-    }
-
-    func connectionEstablished(_ endpoint: PeerEndpoint) {
-        loop.preconditionInEventLoop()
-        dials.connected(endpoint)
+        dials.ended(endpoint, fruitful: false, now: clock())
     }
 
     // MARK: Downloading
@@ -494,7 +505,7 @@ public final class TorrentSession: @unchecked Sendable {
 
     private func scheduleDownloadWakeup(after seconds: Double) {
         guard downloadWakeup == nil else { return }
-        downloadWakeup = loop.scheduleTask(in: .nanoseconds(Int64(seconds * 1e9))) { [self] in
+        downloadWakeup = loop.scheduleTask(in: .seconds(fractional: seconds)) { [self] in
             downloadWakeup = nil
             fillAll()
         }
@@ -605,7 +616,7 @@ public final class TorrentSession: @unchecked Sendable {
             if case .waiting(let timer) = heldBack { timer.cancel() }
             heldBack = .none
         } else if case .none = heldBack {
-            heldBack = .waiting(loop.scheduleTask(in: .nanoseconds(Int64(configuration.writeBatchDelay * 1e9))) { [self] in
+            heldBack = .waiting(loop.scheduleTask(in: .seconds(fractional: configuration.writeBatchDelay)) { [self] in
                 heldBack = .overdue
                 writeNextBatch()
             })
@@ -831,7 +842,7 @@ public final class TorrentSession: @unchecked Sendable {
             if let wait = BandwidthLimit.take(request.length, from: uploadLimits) {
                 peer.requeueUpload(request)
                 uploadTurns.insert(key, at: 0)
-                uploadWakeup = loop.scheduleTask(in: .nanoseconds(Int64(wait * 1e9))) { [self] in
+                uploadWakeup = loop.scheduleTask(in: .seconds(fractional: wait)) { [self] in
                     uploadWakeup = nil
                     pumpUploads()
                 }
@@ -1091,7 +1102,7 @@ public final class TorrentSession: @unchecked Sendable {
 
     private func connectMore() {
         guard phase == .downloading || phase == .seeding, let connector else { return }
-        let slots = configuration.maxPeers - peers.count - dials.connecting.count
+        let slots = configuration.maxPeers - peers.count - dials.dialling.count
         guard slots > 0 else { return }
         let connectedEndpoints = Set(peers.values.compactMap(\.endpoint))
         let due = dials.takeDue(now: clock(), limit: slots) {

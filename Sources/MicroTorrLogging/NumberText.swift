@@ -32,7 +32,7 @@ public enum NumberText {
             var buffer = [CChar](repeating: 0, count: capacity)
             let count = withVaList([Int32(clamping: decimals), value]) { vsnprintf(&buffer, capacity, "%.*f", $0) }
             guard count >= capacity else {
-                let text = String(decoding: buffer[..<Int(count)].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                let text = String(decoding: buffer.prefix(Int(max(0, count))).map { UInt8(bitPattern: $0) }, as: UTF8.self)
                 let negativeZero = text.hasPrefix("-") && text.dropFirst().allSatisfy { $0 == "0" || $0 == "." }
                 return negativeZero ? String(text.dropFirst()) : text
             }

@@ -13,16 +13,32 @@ struct DialScheduleTests {
         schedule.takeDue(now: now, limit: limit) { _ in false }
     }
 
-    @Test func aNewAddressIsDialledAtOnceAndOnlyOnceWhileItsDialIsPending() {
+    @Test func aNewAddressIsDialledAtOnceAndNotAgainWhileItsDialIsUnderWay() {
         var schedule = DialSchedule(delays: Self.delays)
         schedule.learn(Self.a, now: 100)
         #expect(Self.take(&schedule, at: 100) == [Self.a])
-        #expect(schedule.connecting == [Self.a])
-        // Learnt again from the next tracker reply: no second dial.
+        #expect(schedule.dialling == [Self.a])
+        // Learnt again from the next tracker reply, its handshake still
+        // pending however long: no second dial.
         schedule.learn(Self.a, now: 101)
-        #expect(Self.take(&schedule, at: 101).isEmpty)
-        // No outcome at all (a connect that hangs): tried again later.
-        #expect(schedule.nextDial(of: Self.a) == 130)
+        #expect(Self.take(&schedule, at: 1e6).isEmpty)
+        // Accepted: a peer, no longer taking a dial's slot.
+        schedule.accepted(Self.a)
+        #expect(schedule.dialling.isEmpty)
+    }
+
+    /// Turned away for our own peer cap: tried again in 30 s, and that
+    /// counts as no failure of the peer's.
+    @Test func aPeerRefusedForOurCapIsTriedAgainWithoutBackOff() {
+        var schedule = DialSchedule(delays: Self.delays)
+        schedule.learn(Self.a, now: 0)
+        _ = Self.take(&schedule, at: 0)
+        schedule.postponed(Self.a, now: 1)
+        #expect(schedule.dialling.isEmpty)
+        #expect(Self.take(&schedule, at: 30.9).isEmpty)
+        #expect(Self.take(&schedule, at: 31) == [Self.a])
+        schedule.ended(Self.a, fruitful: false, now: 32)
+        #expect(schedule.nextDial(of: Self.a) == 37)
     }
 
     @Test func fruitlessConnectionsWaitTwiceAsLongEachTimeUpToTheCap() {
@@ -32,8 +48,8 @@ struct DialScheduleTests {
         var gaps: [Double] = []
         for _ in 0..<10 {
             #expect(Self.take(&schedule, at: now) == [Self.a])
-            schedule.failed(Self.a, now: now)
-            #expect(schedule.connecting.isEmpty)
+            schedule.ended(Self.a, fruitful: false, now: now)
+            #expect(schedule.dialling.isEmpty)
             let next = schedule.nextDial(of: Self.a)!
             #expect(Self.take(&schedule, at: next - 0.1).isEmpty)
             gaps.append(next - now)
@@ -46,18 +62,18 @@ struct DialScheduleTests {
         var schedule = DialSchedule(delays: Self.delays)
         schedule.learn(Self.a, now: 0)
         _ = Self.take(&schedule, at: 0)
-        schedule.connected(Self.a)
+        schedule.accepted(Self.a)
         schedule.ended(Self.a, fruitful: false, now: 1)
         _ = Self.take(&schedule, at: 6)
-        schedule.connected(Self.a)
+        schedule.accepted(Self.a)
         schedule.ended(Self.a, fruitful: false, now: 7)
         #expect(schedule.nextDial(of: Self.a) == 17)
         _ = Self.take(&schedule, at: 17)
-        schedule.connected(Self.a)
+        schedule.accepted(Self.a)
         schedule.ended(Self.a, fruitful: true, now: 50)
         #expect(schedule.nextDial(of: Self.a) == 52)
         _ = Self.take(&schedule, at: 52)
-        schedule.failed(Self.a, now: 53)
+        schedule.ended(Self.a, fruitful: false, now: 53)
         // Counted from one again.
         #expect(schedule.nextDial(of: Self.a) == 58)
     }
@@ -66,10 +82,10 @@ struct DialScheduleTests {
         var schedule = DialSchedule(delays: Self.delays)
         schedule.learn(Self.a, now: 0)
         _ = Self.take(&schedule, at: 0)
-        schedule.connected(Self.a)
+        schedule.accepted(Self.a)
         schedule.never(Self.a)
         schedule.ended(Self.a, fruitful: true, now: 1)
-        schedule.failed(Self.a, now: 2)
+        schedule.ended(Self.a, fruitful: false, now: 2)
         schedule.learn(Self.a, now: 3)
         #expect(Self.take(&schedule, at: 1e9).isEmpty)
     }
@@ -94,16 +110,16 @@ struct DialScheduleTests {
         #expect(schedule.nextDial(of: c) == nil)
         // a fails twice, b once; then a is being dialled again.
         _ = Self.take(&schedule, at: 0)
-        schedule.failed(Self.a, now: 1)
-        schedule.failed(Self.b, now: 1)
+        schedule.ended(Self.a, fruitful: false, now: 1)
+        schedule.ended(Self.b, fruitful: false, now: 1)
         #expect(schedule.takeDue(now: 6, limit: 5) { $0 == Self.b } == [Self.a])
-        schedule.failed(Self.a, now: 6)
+        schedule.ended(Self.a, fruitful: false, now: 6)
         #expect(schedule.takeDue(now: 16, limit: 5) { $0 == Self.b } == [Self.a])
         // The worst, a, is being dialled: b makes room instead.
         schedule.learn(c, now: 17)
         #expect(schedule.nextDial(of: Self.b) == nil)
         #expect(schedule.nextDial(of: c) == 17)
-        #expect(schedule.nextDial(of: Self.a) == 46)
+        #expect(schedule.dialling == [Self.a] && schedule.nextDial(of: Self.a) == 16)
     }
 
     /// Our own address, once known as such, stays undialled though it had
@@ -115,14 +131,14 @@ struct DialScheduleTests {
         let d = PeerEndpoint(ip: .v4(0x7F00_0001), port: 6884)
         schedule.learn(Self.a, now: 0)
         _ = Self.take(&schedule, at: 0)
-        schedule.failed(Self.a, now: 1)
-        schedule.failed(Self.a, now: 7)
+        schedule.ended(Self.a, fruitful: false, now: 1)
+        schedule.ended(Self.a, fruitful: false, now: 7)
         _ = Self.take(&schedule, at: 20)
-        schedule.connected(Self.a)
+        schedule.accepted(Self.a)
         schedule.never(Self.a)  // it was us
         schedule.learn(Self.b, now: 21)
         _ = Self.take(&schedule, at: 21)
-        schedule.failed(Self.b, now: 22)
+        schedule.ended(Self.b, fruitful: false, now: 22)
         schedule.learn(c, now: 23)
         schedule.learn(d, now: 24)  // full: b, the one that failed, goes
         #expect(schedule.nextDial(of: Self.b) == nil)

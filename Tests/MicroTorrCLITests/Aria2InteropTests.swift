@@ -24,14 +24,8 @@ struct Aria2InteropTests {
                                      in: directory.path)
         defer { seeder.stop(signal: SIGKILL) }
         #expect(BackgroundProcess.waitForPort(port), "\(seeder.stderr)")
-        let leecher = try BackgroundProcess(ProcessRunner.microtorr,
-            ["download", torrent, "-o", "out", "--peer", "127.0.0.1:\(port)", "--exit-on-complete", "--log-format", "json"],
-            in: directory.path)
-        #expect(leecher.waitForExit(timeout: 120), "\(leecher.stderr.suffix(3000))")
-        let result = leecher.stop()
-        #expect(result.status == 0, "\(leecher.stderr.suffix(3000))")
-        #expect(try Fixtures.same("\(directory.path)/seed/data.bin", "\(directory.path)/out/data.bin"))
-        #expect(leecher.stdout.contains("aria2"), "its peer id names it: \(leecher.stdout)")
+        let result = try Fixtures.leech(torrent, fromPorts: [port], in: directory.path)
+        #expect(result.stdout.contains("aria2"), "its peer id names it: \(result.stdout)")
     }
 
     @Test func anAria2LeecherFromOurSeeder() throws {

@@ -9,7 +9,16 @@ struct BackgroundProcessTests {
     /// thread blocks, so `stop()`'s SIGTERM (or a SIGINT) reaches tools that
     /// stop gracefully on it; blocked, they could only be killed.
     @Test func childrenStartWithNoSignalBlocked() throws {
-        let child = try BackgroundProcess("/bin/sleep", ["30"])
+        // Blocked here as on the runner's threads (this one may not be):
+        // the spawn must not pass that on.
+        var blocking = sigset_t(), saved = sigset_t()
+        sigemptyset(&blocking)
+        sigaddset(&blocking, SIGTERM)
+        sigaddset(&blocking, SIGINT)
+        pthread_sigmask(SIG_BLOCK, &blocking, &saved)
+        let spawned = Result { try BackgroundProcess("/bin/sleep", ["30"]) }
+        pthread_sigmask(SIG_SETMASK, &saved, nil)
+        let child = try spawned.get()
         defer { child.stop(signal: SIGKILL) }
         let blocked = try #require(firstValue(timeout: 5) { () -> String? in
             let status = (try? String(contentsOfFile: "/proc/\(child.pid)/status", encoding: .utf8)) ?? ""

@@ -146,10 +146,12 @@ final class DaemonFixture {
 
     /// Why the inbox refused `fileName`: its `.failed/NAME.error` note,
     /// waited for; nil if it never came.
+    /// (Waits for the moved file, not the note: the note is created, then
+    /// written, and only then is the file moved beside it.)
     func refusalReason(_ fileName: String, timeout: TimeInterval = 30) -> String? {
-        let note = "\(inbox)/.failed/\(fileName).error"
-        guard Self.waitForFile(note, timeout: timeout) else { return nil }
-        return try? String(contentsOfFile: note, encoding: .utf8)
+        let moved = "\(inbox)/.failed/\(fileName)"
+        guard Self.waitForFile(moved, timeout: timeout) else { return nil }
+        return try? String(contentsOfFile: moved + ".error", encoding: .utf8)
     }
 
     static func waitForFile(_ path: String, timeout: TimeInterval = 60) -> Bool {

@@ -12,11 +12,7 @@ struct DownloadTests {
         let seeder = try Fixtures.interopPeer("libtorrent_tool.py", ["seed", torrent, "seed", "\(port)"], in: directory.path)
         defer { seeder.stop(signal: SIGKILL) }
         #expect(seeder.waitForOutput("ready"), "\(seeder.stderr)")
-        let result = try ProcessRunner.microtorr(
-            ["download", torrent, "-o", "out", "--peer", "127.0.0.1:\(port)", "--exit-on-complete", "--log-format", "json"],
-            in: directory.path)
-        #expect(result.status == 0, "\(result.stderr)")
-        #expect(try Fixtures.same("\(directory.path)/seed/data.bin", "\(directory.path)/out/data.bin"))
+        let result = try Fixtures.leech(torrent, fromPorts: [port], in: directory.path)
         #expect(!FileManager.default.fileExists(atPath: "\(directory.path)/out/data.bin.part"))
         #expect(result.stdout.contains("LT 2080"))  // libtorrent 2.0.8, from its peer id
         #expect(result.stderr.contains("\"event\":\"download.completed\""))
@@ -136,17 +132,12 @@ struct DownloadTests {
         try directory.write(Array(original.prefix(1_000_000)), to: "out/data.bin.part")
         let (seeder, port) = try Fixtures.startSeeder(torrent, in: directory)
         defer { seeder.stop() }
-        let resumed = try ProcessRunner.microtorr(
-            ["download", torrent, "-o", "out", "--peer", "127.0.0.1:\(port)", "--exit-on-complete", "--log-format", "json"], in: directory.path)
-        #expect(resumed.status == 0, "\(resumed.stderr)")
-        #expect(try Data(contentsOf: URL(fileURLWithPath: "\(directory.path)/out/data.bin")) == original)
+        let resumed = try Fixtures.leech(torrent, fromPorts: [port], in: directory.path)
         // 30 whole 32 KiB pieces were on disk; only the other 1 017 152 bytes came over.
         #expect(Fixtures.events("data.verified", in: resumed.stderr).first?["pieces"] as? Int == 30)
         #expect(try downloadedBytes(resumed.stderr) == 2_000_000 - 30 * 32768)
 
-        let again = try ProcessRunner.microtorr(
-            ["download", torrent, "-o", "out", "--peer", "127.0.0.1:\(port)", "--exit-on-complete", "--log-format", "json"], in: directory.path)
-        #expect(again.status == 0, "\(again.stderr)")
+        let again = try Fixtures.leech(torrent, fromPorts: [port], in: directory.path)
         #expect(try downloadedBytes(again.stderr) == 0)
 
         try FileManager.default.removeItem(atPath: "\(directory.path)/out/data.bin")

@@ -67,12 +67,23 @@ enum Fixtures {
         #expect(bad.waitForOutput("ready"))
         let (good, goodPort) = try startSeeder(torrent, in: directory, uploadKBps: goodUploadKBps)
         defer { good.stop() }
-        let result = try ProcessRunner.microtorr(
-            ["download", torrent, "-o", "out", "--peer", "127.0.0.1:\(badPort)", "--peer", "127.0.0.1:\(goodPort)",
-             "--exit-on-complete", "--log-format", "json"] + arguments, in: directory.path)
-        #expect(result.status == 0, "\(result.stderr.suffix(3000))")
-        #expect(try same("\(directory.path)/seed/data.bin", "\(directory.path)/out/data.bin"))
+        let result = try leech(torrent, fromPorts: [badPort, goodPort], in: directory.path, arguments: arguments)
         return (result, badPort, goodPort)
+    }
+
+    /// Our leecher fetching `torrent` from the peers on 127.0.0.1:`ports`
+    /// into `out/` (JSON logs, exits when complete): expected to succeed,
+    /// with `out/data.bin` byte-identical to `seed/data.bin`.
+    static func leech(
+        _ torrent: String, fromPorts ports: [Int], in directory: String, arguments: [String] = [],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> ProcessResult {
+        let peers = ports.flatMap { ["--peer", "127.0.0.1:\($0)"] }
+        let result = try ProcessRunner.microtorr(
+            ["download", torrent, "-o", "out"] + peers + ["--exit-on-complete", "--log-format", "json"] + arguments, in: directory)
+        #expect(result.status == 0, "\(result.stderr.suffix(3000))", sourceLocation: sourceLocation)
+        #expect(try same("\(directory)/seed/data.bin", "\(directory)/out/data.bin"), sourceLocation: sourceLocation)
+        return result
     }
 
     static func same(_ a: String, _ b: String) throws -> Bool {

@@ -97,9 +97,7 @@ struct SwarmPolicyTests {
         first.stop(signal: SIGKILL)
         #expect(FileManager.default.fileExists(atPath: "\(directory.path)/out/data.bin.part"))
 
-        let second = try ProcessRunner.microtorr(arguments, in: directory.path)
-        #expect(second.status == 0, "\(second.stderr.suffix(2000))")
-        #expect(try Fixtures.same("\(directory.path)/seed/data.bin", "\(directory.path)/out/data.bin"))
+        let second = try Fixtures.leech(torrent, fromPorts: [port], in: directory.path)
         let fetched = try Fixtures.downloadedBytes(second.stderr)
         // Half the file plus what may have been in flight (the pipeline and
         // the pieces being written when it died).
@@ -118,8 +116,7 @@ struct SwarmPolicyTests {
         #expect(first.waitForOutput("\"event\":\"swarm.ready\"", inStderr: true, timeout: 20))
         Thread.sleep(forTimeInterval: 2)
         #expect(first.stop(signal: SIGINT).status == 0)
-        let second = try ProcessRunner.microtorr(arguments, in: directory.path)
-        #expect(second.status == 0, "\(second.stderr.suffix(2000))")
+        let second = try Fixtures.leech(torrent, fromPorts: [port], in: directory.path)
         let resumed = try #require(Fixtures.events("download.resumed", in: second.stderr).first)
         #expect(resumed["pieces"] as? Int ?? 0 > 0)
         #expect(Fixtures.events("data.verified", in: second.stderr).isEmpty)
@@ -162,12 +159,12 @@ struct SwarmPolicyTests {
             peer.stdout.split(separator: "\n").filter { $0.hasPrefix("accepted") }.compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }
         }
         // Dials at about 0, 5 and 15 s (a housekeeping tick may add ~1 s
-        // to each gap); before, at 0, 2, 4, 6... after a hang-up, and at
+        // to each gap, load more); before, at 0, 2, 4, 6... after a hang-up, and at
         // 0, 30, 60... when closed before the handshake.
         #expect(eventually(timeout: 30, every: 0.2) { dials().count >= 3 }, "dialled at \(dials())")
         let times = dials()
         guard times.count >= 3 else { return }
-        #expect((4.5...7).contains(times[1] - times[0]), "dialled at \(times)")
-        #expect((9.5...12).contains(times[2] - times[1]), "dialled at \(times)")
+        #expect((4.5...8).contains(times[1] - times[0]), "dialled at \(times)")
+        #expect((9.5...14).contains(times[2] - times[1]), "dialled at \(times)")
     }
 }

@@ -40,14 +40,8 @@ struct TransmissionInteropTests {
         // address at a time, and it holds a probe that connected and left
         // as a pending handshake: measured, our leecher then got in ~40 s
         // later.)
-        let leecher = try BackgroundProcess(ProcessRunner.microtorr,
-            ["download", torrent, "-o", "out", "--peer", "127.0.0.1:\(port)", "--exit-on-complete", "--log-format", "json"],
-            in: directory.path)
-        defer { leecher.stop(signal: SIGKILL) }
-        #expect(leecher.waitForExit(timeout: 120), "\(leecher.stderr.suffix(3000))")
-        #expect(leecher.stop().status == 0, "\(leecher.stderr.suffix(3000))")
-        #expect(try Fixtures.same("\(directory.path)/seed/data.bin", "\(directory.path)/out/data.bin"))
-        #expect(leecher.stdout.contains("TR "), "its peer id names it: \(leecher.stdout)")
+        let result = try Fixtures.leech(torrent, fromPorts: [port], in: directory.path)
+        #expect(result.stdout.contains("TR "), "its peer id names it: \(result.stdout)")
     }
 
     @Test func aTransmissionLeecherFromOurSeeder() throws {
