@@ -78,11 +78,13 @@ public struct PiecePicker: Sendable {
     /// The piece each peer started last, for the one after it.
     private var lastStarted: [PeerKey: Int] = [:]
 
-    public init(geometry: TorrentGeometry, have: Bitfield? = nil) {
+    /// With `seed`, the same calls give the same picks (tests; the picks'
+    /// own generator is passed to them).
+    public init(geometry: TorrentGeometry, have: Bitfield? = nil, seed: UInt64? = nil) {
         self.geometry = geometry
         self.have = have ?? Bitfield(count: geometry.pieceCount)
         availability = [Int](repeating: 0, count: geometry.pieceCount)
-        fresh = RarityOrder(pieceCount: geometry.pieceCount)
+        fresh = RarityOrder(pieceCount: geometry.pieceCount, seed: seed)
         for index in 0..<geometry.pieceCount where !self.have[index] { fresh.insert(index, availability: 0) }
     }
 

@@ -1,3 +1,5 @@
+import Metainfo
+
 /// The pieces not yet started, grouped by availability (how many connected
 /// peers have each), so the rarest piece a peer has is found without
 /// looking at every piece: a scan over all pieces per new piece made a
@@ -8,6 +10,16 @@
 /// joins or leaves with one swap per bucket above it (libtorrent's picker
 /// keeps its pieces the same way). Availability lives with the caller, who
 /// says what it was before each change.
+///
+/// Each bucket is kept in random order: a piece entering a bucket trades
+/// places with a random member; one leaving is replaced by the bucket's
+/// last member, and a piece passing through moves one member from one end
+/// to the other. None of that depends on the order, so a bucket stays a
+/// uniform shuffle. The search
+/// (a random start, then the first piece the peer has) then picks each
+/// equally rare piece a peer has equally often; over a bucket kept in
+/// index order it picked the piece after the longest run the peer lacks
+/// (with a partial seed holding the first half, piece 0 half the time).
 struct RarityOrder: Sendable {
     /// Pieces, bucket by bucket.
     private(set) var order: [Int32] = []
@@ -16,9 +28,13 @@ struct RarityOrder: Sendable {
     /// `ends[a]`: one past the last index of the bucket of availability `a`
     /// (which starts at `ends[a - 1]`, or 0). The last equals `order.count`.
     private(set) var ends: [Int] = [0]
+    /// Where pieces entering a bucket go.
+    private var shuffle: FastRandom
 
-    init(pieceCount: Int) {
+    /// With `seed`, the same changes give the same order (tests).
+    init(pieceCount: Int, seed: UInt64? = nil) {
         position = [Int32](repeating: -1, count: pieceCount)
+        shuffle = seed.map(FastRandom.init(seed:)) ?? FastRandom()
     }
 
     var isEmpty: Bool { order.isEmpty }
@@ -26,6 +42,13 @@ struct RarityOrder: Sendable {
     func contains(_ piece: Int) -> Bool { position[piece] >= 0 }
 
     private func start(of bucket: Int) -> Int { bucket == 0 ? 0 : ends[bucket - 1] }
+
+    /// `piece`, just placed in `bucket`, trades places with a random
+    /// member of it (itself included: the inside-out Fisher–Yates step).
+    private mutating func scatter(_ piece: Int, in bucket: Int) {
+        let low = start(of: bucket)
+        swapAt(Int(position[piece]), Int.random(in: low..<ends[bucket], using: &shuffle))
+    }
 
     private mutating func swapAt(_ i: Int, _ j: Int) {
         guard i != j else { return }
@@ -49,6 +72,7 @@ struct RarityOrder: Sendable {
             ends[bucket - 1] += 1
             bucket -= 1
         }
+        scatter(piece, in: availability)
     }
 
     /// Removes `piece`, which `availability` peers have.
@@ -75,6 +99,7 @@ struct RarityOrder: Sendable {
         if ends.count == availability + 1 { ends.append(order.count) }
         swapAt(Int(position[piece]), ends[availability] - 1)
         ends[availability] -= 1
+        scatter(piece, in: availability + 1)
     }
 
     /// One peer fewer has `piece` (it had `availability` before, at least 1).
@@ -82,6 +107,7 @@ struct RarityOrder: Sendable {
         guard contains(piece), availability > 0 else { return }
         swapAt(Int(position[piece]), start(of: availability))
         ends[availability - 1] += 1
+        scatter(piece, in: availability - 1)
         trimEmptyTop()
     }
 
@@ -97,9 +123,9 @@ struct RarityOrder: Sendable {
 
     /// The first piece `accept` takes, rarest bucket first, skipping
     /// availability 0 (a piece nobody has cannot be fetched). Within a
-    /// bucket the search starts at a random place and wraps around: among
-    /// equally rare pieces the choice is random, though not uniform (a piece
-    /// after a run the peer lacks is likelier). For a peer with every piece
+    /// bucket the search starts at a random place and wraps around; as the
+    /// bucket is a uniform shuffle, each equally rare piece the peer has is
+    /// as likely as any other. For a peer with every piece
     /// (a seed) it looks at one piece; for one lacking most of the bucket,
     /// at many.
     func rarest(using random: inout some RandomNumberGenerator, where accept: (Int) -> Bool) -> Int? {

@@ -60,6 +60,28 @@ struct RarityOrderTests {
         }
         #expect(firsts.count >= 12, "only \(firsts.sorted()) came first")
     }
+
+    /// A peer with half of a bucket (a partial seed holding the first
+    /// half): each of its pieces comes first about equally often. Searched
+    /// in index order, piece 0 came first half the time (after the run of
+    /// the second half, which the search wraps around from).
+    @Test func aPeerWithPartOfABucketGetsEachOfItsPiecesEquallyOften() {
+        let pieceCount = 100
+        let trials = 10_000
+        var counts = [Int](repeating: 0, count: pieceCount)
+        var random = SplitMix64(state: 42)
+        for trial in 0..<trials {
+            var order = RarityOrder(pieceCount: pieceCount, seed: UInt64(trial))
+            for piece in 0..<pieceCount { order.insert(piece, availability: 0) }
+            for piece in 0..<pieceCount { order.increment(piece, from: 0) }
+            let first = order.rarest(using: &random) { $0 < pieceCount / 2 }
+            counts[first ?? 0] += 1
+        }
+        // 200 expected for each of the 50 (binomial σ ≈ 14).
+        let held = counts[0..<(pieceCount / 2)]
+        #expect(counts[(pieceCount / 2)...].allSatisfy { $0 == 0 })
+        #expect(held.min()! >= 120 && held.max()! <= 290, "picks per piece from \(held.min()!) to \(held.max()!)")
+    }
 }
 
 extension RarityOrder {
