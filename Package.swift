@@ -133,8 +133,9 @@ let package = Package(
         .testTarget(
             name: "EngineTests",
             dependencies: [
-                "Engine", "PeerWire", "Metainfo", "TestSupport",
+                "Engine", "PeerWire", "Metainfo", "TestSupport", "TrackerKit",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .testTarget(name: "MicroTorrCLITests", dependencies: ["Bencode", "Metainfo", "TestSupport"]),

@@ -144,10 +144,13 @@ public final class TorrentSession: @unchecked Sendable {
         loop.execute { [self] in
             picker = PiecePicker(geometry: geometry, have: have)
             self.connector = connector
-            phase = have.isComplete ? .seeding : .downloading
+            // Every piece verified but still under the download name (a stop
+            // or crash between the last check and the rename): finish first.
+            let unfinished = have.isComplete && storage.location.isDownload && !storage.isFinished
+            phase = have.isComplete && !unfinished ? .seeding : .downloading
             revealCount = Array(repeating: 0, count: geometry.pieceCount)
             revealOrder = Array(0..<geometry.pieceCount).shuffled(using: &random)
-            waitingForSwarm = phase == .downloading && (configuration.waitSeeders > 0 || configuration.waitLeechers > 0)
+            waitingForSwarm = !have.isComplete && (configuration.waitSeeders > 0 || configuration.waitLeechers > 0)
             HousekeepingTicker.on(loop).add(self)
             updateSnapshot()
             logger.info(phase == .seeding ? "seeding" : "downloading", metadata: [
@@ -155,6 +158,7 @@ public final class TorrentSession: @unchecked Sendable {
                 "pieces": .stringConvertible(have.setCount), "of": .stringConvertible(geometry.pieceCount),
             ])
             if phase == .seeding { fireCompletion() }
+            if unfinished { finish() }
             checkSwarmThresholds()
         }
     }
@@ -719,7 +723,12 @@ public final class TorrentSession: @unchecked Sendable {
     /// Piece `piece` was checked, from its digest or from disk.
     private func checked(_ piece: Int, matches: Bool) {
         if digests != nil { digests?.forget(piece: piece) } else { digestsToForget.append(piece) }
-        guard phase != .stopped else { return }
+        guard phase != .stopped else {
+            // Completed by blocks held back until the stop: recorded by the
+            // final resume save, which follows the writes (or fetched again).
+            if matches { picker.pieceVerified(piece) }
+            return
+        }
         if matches {
             picker.pieceVerified(piece)
             resumeDirty = true
