@@ -107,6 +107,30 @@ struct DaemonTests {
         #expect(a.stop().status == 0)
     }
 
+    /// A shared file removed while it is being hashed is not shared: no
+    /// `.mtorrent`, no `/status` entry, no error, and the queue goes on.
+    /// (A sparse 2 GiB file keeps the hashing busy for seconds; the next
+    /// share is hashed only after it, so its `.mtorrent` marks the end.
+    /// The hashing fails its final unchanged check; the unlink for a
+    /// removal after that check, a moment's window, is not reached here.)
+    @Test func aShareRemovedWhileHashedLeavesNoTorrent() throws {
+        let a = DaemonFixture(embeddedTracker: true)
+        try a.start(settleSeconds: 0.5)
+        let staging = "\(a.root)/big.bin"
+        #expect(FileManager.default.createFile(atPath: staging, contents: nil))
+        #expect(truncate(staging, 2 << 30) == 0)
+        try FileManager.default.moveItem(atPath: staging, toPath: "\(a.share)/big.bin")
+        #expect(try eventually(timeout: 30, every: 0.05) { try a.torrentStatus(named: "big.bin")?["state"] as? String == "hashing" })
+        try FileManager.default.removeItem(atPath: "\(a.share)/big.bin")
+        try DaemonFixture.drop(pseudoRandomBytes(count: 50_000, seed: 5), at: "\(a.share)/after.bin")
+        #expect(a.waitForEvent("torrent.created") { $0["torrent"] as? String == "after.bin" } != nil, "\(a.log.suffix(2000))")
+        #expect(!FileManager.default.fileExists(atPath: "\(a.torrents)/big.bin.mtorrent"))
+        #expect(a.events("torrent.created").allSatisfy { $0["torrent"] as? String != "big.bin" })
+        #expect(try a.torrentStatus(named: "big.bin") == nil)
+        #expect(a.events("share.failed").isEmpty, "a removal is not a failure")
+        #expect(a.stop().status == 0)
+    }
+
     /// Editing `upload_kbps` applies to the running daemon: `/status` shows
     /// the new limit and a libtorrent leecher's measured rate follows it.
     @Test func uploadLimitEditAppliesLive() throws {
