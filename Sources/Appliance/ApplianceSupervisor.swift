@@ -357,8 +357,7 @@ public actor ApplianceSupervisor {
         let now = ShareProbe.now()
         if isBeingWritten(probe.path, now: now) { return }  // its close event brings it back
         guard probe.isSettled(now: now, settle: options.settleSeconds) else {
-            let wait = probe.inProgressFile != nil ? options.settleSeconds : max(0.05, probe.lastChange + options.settleSeconds - now + 0.02)
-            schedule(.share(name: name), after: wait)
+            schedule(.share(name: name), after: max(0.05, probe.settledAt(settle: options.settleSeconds) - now + 0.02))
             return
         }
         if let cached = catalog[name], cached.fingerprint == probe.fingerprint,

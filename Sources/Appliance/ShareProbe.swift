@@ -21,8 +21,16 @@ struct ShareProbe: Sendable {
     /// any file or directory in it. The status change time counts because
     /// `cp -p` and `mv` keep an old modification time.
     let lastChange: Double
-    /// A file inside still being written (`.part`, `.tmp`, `~`), if any.
+    /// A file inside still being written (`.part`, `.tmp`, `~`), if any,
+    /// and the latest change of such a file.
     let inProgressFile: String?
+    let inProgressChange: Double?
+
+    /// Settle times after which an in-progress name inside a folder that
+    /// no longer changes counts as left over (an editor's `notes.txt~`, a
+    /// download given up): ignored, like such names at the top level,
+    /// instead of holding the folder back for good.
+    static let abandonedSettles = 30.0
 
     /// Nil when the entry is gone, is not a regular file or directory (a
     /// symbolic link at the top could share anything on the machine), or
@@ -34,7 +42,7 @@ struct ShareProbe: Sendable {
         guard lstat(path, &info) == 0 else { return nil }
         var fingerprint: Fingerprint = [:]
         var lastChange = Self.changeTime(info)
-        var inProgress: String?
+        var inProgress: (name: String, change: Double)?
         switch info.st_mode & S_IFMT {
         case S_IFREG:
             fingerprint[""] = FileSnapshot(info)
@@ -46,13 +54,19 @@ struct ShareProbe: Sendable {
         guard fingerprint.values.contains(where: { $0.size > 0 }) else { return nil }
         self.fingerprint = fingerprint
         self.lastChange = lastChange
-        self.inProgressFile = inProgress
+        self.inProgressFile = inProgress?.name
+        self.inProgressChange = inProgress?.change
     }
 
-    /// Settled: nothing in it changed for `settle` seconds and nothing in it
-    /// is a work-in-progress name.
+    /// When it counts as complete: nothing in it changed for `settle`
+    /// seconds, and no in-progress name in it for `abandonedSettles` times
+    /// that (a browser still fetching into `x.part` keeps its folder back).
+    func settledAt(settle: Double) -> Double {
+        max(lastChange + settle, inProgressChange.map { $0 + settle * Self.abandonedSettles } ?? 0)
+    }
+
     func isSettled(now: Double, settle: Double) -> Bool {
-        inProgressFile == nil && now - lastChange >= settle
+        now >= settledAt(settle: settle)
     }
 
     /// The later of modification and status change (wall clock, seconds).
@@ -63,7 +77,7 @@ struct ShareProbe: Sendable {
     }
 
     private static func walk(_ directory: String, prefix: String, into fingerprint: inout Fingerprint,
-                             lastChange: inout Double, inProgress: inout String?) {
+                             lastChange: inout Double, inProgress: inout (name: String, change: Double)?) {
         for name in DirectoryEntries.read(directory).map(\.name) {
             let path = "\(directory)/\(name)"
             let relative = prefix.isEmpty ? name : "\(prefix)/\(name)"
@@ -71,8 +85,11 @@ struct ShareProbe: Sendable {
             guard lstat(path, &info) == 0 else { continue }
             // Hidden and in-progress names are not shared, but writing them
             // is activity (rsync writes `.name.XXXX`, then renames it).
-            lastChange = max(lastChange, changeTime(info))
-            if DropRules.isInProgress(name) { inProgress = inProgress ?? relative }
+            let changed = changeTime(info)
+            lastChange = max(lastChange, changed)
+            if DropRules.isInProgress(name) {
+                inProgress = (inProgress?.name ?? relative, max(inProgress?.change ?? changed, changed))
+            }
             if DropRules.isIgnored(name) { continue }
             switch info.st_mode & S_IFMT {
             case S_IFREG: fingerprint[relative] = FileSnapshot(info)

@@ -186,7 +186,9 @@ public enum FileIO {
     /// rename, fsync of the directory.
     public static func writeAtomically(_ bytes: [UInt8], toPath path: String, mode: mode_t = 0o644) throws(FileIOError) {
         let directory = directoryName(of: path)
-        let base = String(path.split(separator: "/").last ?? Substring(path))
+        // The name's first 100 bytes, for a leftover to say whose it was:
+        // the whole name plus the suffix could pass the 255-byte limit.
+        let base = String(decoding: (path.split(separator: "/").last ?? Substring(path)).utf8.prefix(100), as: UTF8.self)
         let temporary = "\(directory)/.\(base).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try writeNewFile(bytes, toPath: temporary, mode: mode, sync: true)
         guard rename(temporary, path) == 0 else {

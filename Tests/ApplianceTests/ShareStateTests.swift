@@ -30,7 +30,8 @@ struct ShareStateTests {
     }
 
     /// A folder: every file counts, hidden ones only as activity; a file
-    /// still being written (`.part`) keeps the folder unsettled.
+    /// still being written (`.part`) keeps the folder unsettled, until it
+    /// has not changed for `abandonedSettles` settle times (a leftover).
     @Test func aFolderIsFingerprintedWithoutHiddenFilesAndWaitsForPartFiles() throws {
         let directory = TemporaryDirectory()
         try directory.write([1], to: "album/a.flac")
@@ -42,7 +43,10 @@ struct ShareStateTests {
         try directory.write([4], to: "album/disc/c.flac.part")
         probe = try #require(ShareProbe(name: "album", in: directory.path))
         #expect(probe.inProgressFile == "disc/c.flac.part")
-        #expect(!probe.isSettled(now: ShareProbe.now() + 3600, settle: 1))
+        #expect(!probe.isSettled(now: ShareProbe.now() + 2, settle: 1))
+        #expect(!probe.isSettled(now: ShareProbe.now() + ShareProbe.abandonedSettles - 1, settle: 1))
+        #expect(probe.isSettled(now: ShareProbe.now() + ShareProbe.abandonedSettles + 0.1, settle: 1))
+        #expect(probe.fingerprint["disc/c.flac.part"] == nil, "shared without it")
     }
 
     @Test func emptyEntriesAndLinksAreNotShareable() throws {
