@@ -130,9 +130,17 @@ public struct PiecePicker: Sendable {
     /// outstanding requests become missing again.
     public mutating func peerLeft(_ peer: PeerKey, had bitfield: Bitfield) {
         for index in 0..<geometry.pieceCount where bitfield[index] { peerLost(piece: index) }
-        _ = releaseRequests(of: peer)
-        for (piece, owner) in exclusive where owner == peer { exclusive[piece] = nil }
+        _ = peerChoked(peer)  // its requests and claims go, as with a choke
         lastStarted[peer] = nil
+    }
+
+    /// A peer choked us: its requests are released (returned), and a piece
+    /// it was fetching again alone after a failed check is open to the
+    /// others — else that piece would wait for the peer's unchoke, however
+    /// long it liked (no request in flight, so no time-out either).
+    public mutating func peerChoked(_ peer: PeerKey) -> [BlockRequest] {
+        for (piece, owner) in exclusive where owner == peer { exclusive[piece] = nil }
+        return releaseRequests(of: peer)
     }
 
     // MARK: Picking

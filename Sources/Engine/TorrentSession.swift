@@ -73,6 +73,14 @@ public final class TorrentSession: @unchecked Sendable {
     private var revealCursor = 0
     private var revealCount: [Int] = []
     private var resumeDirty = false
+    /// The finish under way (rename, record removed), for a stop to wait
+    /// for; after a failed finish, the retry and its delay.
+    private var finishing: EventLoopFuture<Void>?
+    private var finishRetry: Scheduled<Void>?
+    private var finishRetryDelay = 0.0
+    /// Pieces being checked from disk (a stop waits for them before its
+    /// final resume save, or they would be fetched again).
+    private var checksFromDisk = 0
     /// The last resume save scheduled: saves run one after another.
     private var resumeSave: EventLoopFuture<Void>?
     private var lastResumeSave = 0.0
@@ -241,20 +249,25 @@ public final class TorrentSession: @unchecked Sendable {
             downloadWakeup?.cancel()
             if case .waiting(let timer) = heldBack { timer.cancel() }
             heldBack = .none
+            finishRetry?.cancel()
             updateSnapshot()
             let wasDownloading = phase == .downloading
+            let finishingNow = phase == .finishing ? finishing : nil
             phase = .stopped
             writeNextBatch()  // what was held back (now, or when the batch under way is done)
             let closing = peers.values.map { $0.channel.close() }
             return EventLoopFuture.andAllComplete(closing, on: loop).flatMap { [self] in
-                wasDownloading ? whenWritesDone(deadline: clock() + 10).flatMap { [self] in saveResume(final: true) } : loop.makeSucceededVoidFuture()
+                if let finishingNow { return finishingNow }
+                guard wasDownloading else { return loop.makeSucceededVoidFuture() }
+                return whenDiskWorkDone(deadline: clock() + 10).flatMap { [self] in saveResume(final: true) }
             }
         }
     }
 
-    private func whenWritesDone(deadline: Double) -> EventLoopFuture<Void> {
-        guard pendingWriteBytes > 0, clock() < deadline else { return loop.makeSucceededVoidFuture() }
-        return loop.scheduleTask(in: .milliseconds(10)) {}.futureResult.flatMap { [self] in whenWritesDone(deadline: deadline) }
+    /// When the writes and the checks from disk under way are done.
+    private func whenDiskWorkDone(deadline: Double) -> EventLoopFuture<Void> {
+        guard pendingWriteBytes > 0 || checksFromDisk > 0, clock() < deadline else { return loop.makeSucceededVoidFuture() }
+        return loop.scheduleTask(in: .milliseconds(10)) {}.futureResult.flatMap { [self] in whenDiskWorkDone(deadline: deadline) }
     }
 
     // MARK: Connections (called on the loop)
@@ -342,10 +355,7 @@ public final class TorrentSession: @unchecked Sendable {
         case .choke:
             redundant = peer.peerChoking
             peer.peerChoking = true
-            for request in peer.inFlight.keys {
-                picker.release(request, of: key)
-                peer.released.insert(request)
-            }
+            peer.released.formUnion(picker.peerChoked(key))
             peer.inFlight = [:]
         case .unchoke:
             redundant = !peer.peerChoking
@@ -714,7 +724,9 @@ public final class TorrentSession: @unchecked Sendable {
             checked(piece, matches: matches)
             return
         }
+        checksFromDisk += 1
         threadPool.runIfActive(eventLoop: loop) { storage.pieceMatches(piece) }.whenComplete { [self] result in
+            checksFromDisk -= 1
             checked(piece, matches: (try? result.get()) ?? false)
             flushPending()
         }
@@ -727,6 +739,7 @@ public final class TorrentSession: @unchecked Sendable {
             // Completed by blocks held back until the stop: recorded by the
             // final resume save, which follows the writes (or fetched again).
             if matches { picker.pieceVerified(piece) }
+            updateSnapshot()
             return
         }
         if matches {
@@ -772,13 +785,14 @@ public final class TorrentSession: @unchecked Sendable {
     }
 
     private func finish() {
-        guard phase == .downloading else { return }
+        guard phase == .downloading, picker.isComplete else { return }
         phase = .finishing
+        finishRetry = nil
         let storage = self.storage
         let threadPool = self.threadPool
         let loop = self.loop
         // After any resume save under way (it flushes the files finish closes).
-        (resumeSave ?? loop.makeSucceededVoidFuture()).flatMap {
+        let finished = (resumeSave ?? loop.makeSucceededVoidFuture()).flatMap {
             threadPool.runIfActive(eventLoop: loop) { () throws -> Void in
                 do throws(TorrentStorage.StorageError) {
                     try storage.finish()
@@ -786,16 +800,18 @@ public final class TorrentSession: @unchecked Sendable {
                     throw error
                 }
             }
-        }.whenComplete { [self] result in
-            if phase == .stopped {
-                // Stopped meanwhile: the data may be final; nothing else to do.
-                if case .success = result { removeResume() }
-                return
-            }
+        }
+        // A stop waits for all of it: the rename, then the record's removal
+        // (a record left beside final data would be trusted at no cost, but
+        // one missing while the data is still `.part` costs a full check).
+        finishing = finished.flatMap { [self] in removeResume() }.recover { _ in }
+        finished.whenComplete { [self] result in
+            // Stopped meanwhile: the data may be final; nothing else to do.
+            guard phase != .stopped else { return }
             switch result {
             case .success:
                 phase = .seeding
-                removeResume()
+                shownError = nil  // a failed attempt's
                 logger.info("download complete", metadata: [
                     "event": "download.completed", "bytes": .stringConvertible(geometry.totalLength),
                     "path": .string(storage.finalPath),
@@ -809,8 +825,16 @@ public final class TorrentSession: @unchecked Sendable {
                 updateSnapshot()
                 fireCompletion()
             case .failure(let error):
+                // Tried again with back-off: the cause may pass (the final
+                // name freed, the disk back), and no piece is left to arrive
+                // and try it.
                 phase = .downloading
-                logger.error("cannot finish the download", metadata: ["event": "download.finish_failed", "error": .string("\(error)")])
+                finishRetryDelay = min(max(5, finishRetryDelay * 2), 300)
+                logger.error("cannot finish the download", metadata: [
+                    "event": "download.finish_failed", "error": .string("\(error)"),
+                    "retry_in_s": .stringConvertible(finishRetryDelay),
+                ])
+                finishRetry = loop.scheduleTask(in: .seconds(fractional: finishRetryDelay)) { [self] in finish() }
                 shownError = "\(error)"
                 updateSnapshot()
             }
@@ -1061,9 +1085,9 @@ public final class TorrentSession: @unchecked Sendable {
         }
     }
 
-    private func removeResume() {
-        guard let path = configuration.resumePath else { return }
-        threadPool.submit { _ in _ = unlink(path) }
+    private func removeResume() -> EventLoopFuture<Void> {
+        guard let path = configuration.resumePath else { return loop.makeSucceededVoidFuture() }
+        return threadPool.runIfActive(eventLoop: loop) { _ = unlink(path) }
     }
 
     // MARK: Housekeeping

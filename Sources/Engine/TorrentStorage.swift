@@ -287,12 +287,20 @@ public final class TorrentStorage: Sendable {
             for index in info.files.indices where !info.files[index].isPadding && !state.writable.contains(index) {
                 _ = try openFile(index, root: state.root, writable: true, into: &state)
             }
-            for fd in state.descriptors.values { close(fd) }
-            state.descriptors = [:]
-            state.writable = []
             // Not even a dangling link is replaced: the final name must be free.
             guard !FileIO.entryExists(atPath: finalPath) else { throw .finalNameTaken(finalPath) }
             guard rename(state.root, finalPath) == 0 else { throw .io(.system("cannot rename into place", path: finalPath)) }
+            // Read only from now on; the same files (renamed, not reopened
+            // by name, which could now be something else), the same numbers.
+            for (index, fd) in state.descriptors {
+                let readOnly = open("/proc/self/fd/\(fd)", O_RDONLY | O_CLOEXEC)
+                if readOnly < 0 || !Self.repoint(fd, to: readOnly) {
+                    if readOnly >= 0 { close(readOnly) }
+                    close(fd)
+                    state.descriptors[index] = nil
+                }
+            }
+            state.writable = []
             let directory = FileIO.directoryName(of: finalPath)
             let directoryFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
             if directoryFD >= 0 {
@@ -313,7 +321,7 @@ public final class TorrentStorage: Sendable {
         info.isMultiFile ? ([root] + info.files[index].path).joined(separator: "/") : root
     }
 
-    private func descriptor(for index: Int, writable: Bool) throws(StorageError) -> Int32 {
+    func descriptor(for index: Int, writable: Bool) throws(StorageError) -> Int32 {
         try state.withLock { (state) throws(StorageError) -> Int32 in
             let needsWrite = writable && !state.finished
             // A descriptor opened for reading (verifying a `.part` file on
@@ -321,6 +329,20 @@ public final class TorrentStorage: Sendable {
             if let fd = state.descriptors[index], !needsWrite || state.writable.contains(index) { return fd }
             return try openFile(index, root: state.root, writable: needsWrite, into: &state)
         }
+    }
+
+    /// Makes descriptor `fd` refer to `replacement`'s open file and closes
+    /// `replacement`, in one step: a read on another thread that took `fd`
+    /// under the lock a moment ago then reads the same file either way.
+    /// Closing `fd` instead would free its number for any `open` meanwhile,
+    /// and that read would send another file's bytes to a peer. False (and
+    /// nothing changed) if the kernel refused.
+    private static func repoint(_ fd: Int32, to replacement: Int32) -> Bool {
+        // (dup2 clears close-on-exec, which Glibc's module offers no dup3 to keep.)
+        guard dup2(replacement, fd) >= 0 else { return false }
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        close(replacement)
+        return true
     }
 
     /// Opens (creating parents and the file when writable) without following
@@ -331,9 +353,11 @@ public final class TorrentStorage: Sendable {
         let path = path(of: index, root: root)
         try prepareFolders(for: path, creating: writable)
         let flags = writable ? (O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW) : (O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-        let fd = open(path, flags, 0o644)
+        var fd = open(path, flags, 0o644)
         guard fd >= 0 else { throw .io(.system("cannot open", path: path)) }
-        if let previous = state.descriptors[index] { close(previous) }
+        if let previous = state.descriptors[index] {
+            if Self.repoint(previous, to: fd) { fd = previous } else { close(previous) }
+        }
         state.descriptors[index] = fd
         if writable { state.writable.insert(index) } else { state.writable.remove(index) }
         return fd

@@ -180,6 +180,27 @@ struct PiecePickerTests {
         #expect(picker.availability == [1, 1, 1, 1, 1, 1, 1, 0])
     }
 
+    /// A piece that failed is fetched again from one peer alone; if that
+    /// peer chokes us half way, another may finish it (before, the piece
+    /// waited for that peer's unchoke: nobody else was given it, not even
+    /// in endgame, and with nothing in flight nothing timed out).
+    @Test func aRefetchHeldByAPeerThatChokesUsGoesToAnother() {
+        var picker = PiecePicker(geometry: TorrentGeometry(pieceCount: 1, pieceLength: 65536, totalLength: 65536))
+        var random = SplitMix64(state: 3)
+        let all = Self.bits([0], count: 1)
+        for _ in 1...3 { picker.peerJoined(has: all) }
+        for request in picker.pickBlocks(for: 1, peerHas: all, limit: 4, using: &random) { _ = picker.received(request, from: 1) }
+        #expect(picker.pieceFailed(0) == [1])
+        let refetch = picker.pickBlocks(for: 2, peerHas: all, limit: 4, using: &random)
+        #expect(refetch.count == 4)
+        _ = picker.received(refetch[0], from: 2)
+        #expect(picker.pickBlocks(for: 3, peerHas: all, limit: 4, using: &random).isEmpty, "peer 2 fetches it alone")
+        #expect(Set(picker.peerChoked(2)) == Set(refetch.dropFirst()))
+        let taken = picker.pickBlocks(for: 3, peerHas: all, limit: 4, using: &random)
+        #expect(Set(taken) == Set(refetch.dropFirst()), "the rest goes to peer 3")
+        #expect(picker.invariantViolation() == nil)
+    }
+
     @Test func peerWithNothingWeNeedGetsNothing() {
         var picker = PiecePicker(geometry: Self.geometry, have: Self.bits([0, 1]))
         var random = SplitMix64(state: 6)

@@ -137,6 +137,40 @@ struct TorrentStorageTests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: "\(directory.path)/r.bin")) == Data(content))
     }
 
+    /// A seeding read takes a file's descriptor under the lock and reads
+    /// after: neither the reopen for writing (a `.part` verified, then
+    /// written) nor the finish may close that number, which the next
+    /// `open` anywhere in the process could be given — the read would then
+    /// send that file's bytes to a peer. The number stays and keeps
+    /// reading this file; after the finish, read only.
+    @Test func aDescriptorAReaderHoldsKeepsReadingThisFile() throws {
+        let directory = TemporaryDirectory()
+        let content = pseudoRandomBytes(count: 50_000, seed: 9)
+        try directory.write(Array(content.prefix(20_000)), to: "r.bin.part")
+        let storage = TorrentStorage(info: Self.info(name: "r.bin", files: nil, content: content),
+                                     location: .download(directory: directory.path))
+        func firstByte(_ fd: Int32) -> UInt8? {
+            var byte: UInt8 = 0
+            return pread(fd, &byte, 1, 0) == 1 ? byte : nil
+        }
+        func nextOpenGets(_ fd: Int32) -> Bool {
+            let other = open("/dev/null", O_RDONLY | O_CLOEXEC)
+            defer { close(other) }
+            return other == fd
+        }
+        let held = try storage.descriptor(for: 0, writable: false)
+        try writeAll(storage, content, order: [1, 2, 3])  // reopened read-write
+        #expect(!nextOpenGets(held))
+        #expect(firstByte(held) == content[0])
+        try writeAll(storage, content, order: [0])
+        try storage.finish()
+        #expect(!nextOpenGets(held))
+        #expect(firstByte(held) == content[0])
+        #expect(fcntl(held, F_GETFL) & O_ACCMODE == O_RDONLY)
+        #expect(fcntl(held, F_GETFD) & FD_CLOEXEC != 0)
+        #expect(throws: TorrentStorage.StorageError.self) { try writeAll(storage, content, order: [0]) }
+    }
+
     @Test func neverReplacesAnExistingFinalName() throws {
         let directory = TemporaryDirectory()
         let content = pseudoRandomBytes(count: 20_000, seed: 4)
