@@ -86,10 +86,25 @@ public actor ApplianceSupervisor {
     private var nextStopID = 0
 
     private struct Share {
-        /// The torrent running for it; nil while settling or hashing.
+        /// The torrent running for it; nil while settling or hashing, or
+        /// after a failed attempt.
         var infoHash: InfoHash?
         /// What that torrent (or a failed attempt) was made from.
         var fingerprint: ShareProbe.Fingerprint?
+        /// Failed attempts in a row (hashing, writing its `.mtorrent`, or
+        /// starting: the same torrent already running), and when a rescan
+        /// may try again: the cause may pass (space freed, the other copy
+        /// gone) without the entry changing.
+        var failures = 0
+        var retryAt = 0.0
+    }
+
+    /// `name` could not be shared as it is now: tried again at a rescan,
+    /// one rescan later at first, then twice as long each time, up to an hour.
+    private func shareFailed(_ name: String, fingerprint: ShareProbe.Fingerprint) {
+        let failures = (shares[name]?.failures ?? 0) + 1
+        let wait = min(3600, options.rescanSeconds * Double(1 << min(failures - 1, 16)))
+        shares[name] = Share(infoHash: nil, fingerprint: fingerprint, failures: failures, retryAt: MonotonicClock.seconds() + wait)
     }
 
     private struct Download {
@@ -345,7 +360,12 @@ public actor ApplianceSupervisor {
             removeShare(name)
             return
         }
-        if let share = shares[name], share.fingerprint == probe.fingerprint { return }
+        if let share = shares[name], share.fingerprint == probe.fingerprint {
+            // Running, or failed and not yet due for another try.
+            guard share.infoHash == nil, share.failures > 0, MonotonicClock.seconds() >= share.retryAt else { return }
+        } else if shares[name]?.failures ?? 0 > 0 {
+            shares[name] = Share()  // changed since it failed: a fresh start
+        }
         if hashing == name || queued.contains(name) { return }
         if let old = shares[name]?.infoHash {
             logger.info("shared entry changed; retiring its torrent", metadata: [
@@ -363,7 +383,11 @@ public actor ApplianceSupervisor {
         if let cached = catalog[name], cached.fingerprint == probe.fingerprint,
            let metainfo = loadOwnTorrent(named: name, infoHash: cached.infoHash) {
             let started = startSeeding(metainfo, dataPath: probe.path, name: name, origin: "share")
-            shares[name] = Share(infoHash: started ? metainfo.infoHash : nil, fingerprint: probe.fingerprint)
+            if started {
+                shares[name] = Share(infoHash: metainfo.infoHash, fingerprint: probe.fingerprint)
+            } else {
+                shareFailed(name, fingerprint: probe.fingerprint)
+            }
             logger.debug("shared entry unchanged since hashed", metadata: [
                 "event": "share.cached", "torrent": .string(name), "info_hash": .string(metainfo.infoHash.hex),
             ])
@@ -465,7 +489,7 @@ public actor ApplianceSupervisor {
         }
         switch result {
         case .failure(let error):
-            shares[name] = Share(infoHash: nil, fingerprint: fingerprint)
+            shareFailed(name, fingerprint: fingerprint)
             logger.error("cannot share \(name)", metadata: ["event": "share.failed", "torrent": .string(name), "error": .string(error.description)])
         case .success(let metainfo):
             catalog[name] = ShareCatalog.Entry(fingerprint: fingerprint, infoHash: metainfo.infoHash)
@@ -476,7 +500,11 @@ public actor ApplianceSupervisor {
                 "seconds": .stringConvertible((seconds * 1000).rounded() / 1000),
             ])
             let started = startSeeding(metainfo, dataPath: probe.path, name: name, origin: "share")
-            shares[name] = Share(infoHash: started ? metainfo.infoHash : nil, fingerprint: fingerprint)
+            if started {
+                shares[name] = Share(infoHash: metainfo.infoHash, fingerprint: fingerprint)
+            } else {
+                shareFailed(name, fingerprint: fingerprint)
+            }
         }
     }
 
@@ -726,9 +754,17 @@ public actor ApplianceSupervisor {
         guard var download = downloads[infoHash] else { return }
         rmdir("\(configuration.downloadDirectory)/\(Self.stagingDirectoryName)/\(infoHash.hex)")
         if let inboxPath = download.inboxPath {
-            moveInboxFile(inboxPath, to: ".done")
-            download.inboxPath = nil
-            downloads[infoHash] = download
+            if failures.isEmpty {
+                moveInboxFile(inboxPath, to: ".done")
+                download.inboxPath = nil
+                downloads[infoHash] = download
+            } else {
+                // Without a record, the `.mtorrent` is what brings the data
+                // back after a restart (checked, then seeded): it stays.
+                logger.warning("download not recorded; its .mtorrent stays in the inbox", metadata: [
+                    "event": "download.unrecorded", "torrent": .string(download.name), "info_hash": .string(infoHash.hex),
+                ])
+            }
         }
         logger.info("download in place; seeding", metadata: [
             "event": "download.finished", "torrent": .string(download.name), "info_hash": .string(infoHash.hex),

@@ -131,6 +131,25 @@ struct DaemonTests {
         #expect(a.stop().status == 0)
     }
 
+    /// An entry that cannot be shared (its `.mtorrent` cannot be written:
+    /// a folder holds the name) is tried again by the rescans, with
+    /// back-off, and shared once the cause is gone, though the entry itself
+    /// never changed. Before, it stayed unshared until touched or a restart.
+    @Test func aShareThatFailedIsTriedAgainWithoutChanging() throws {
+        let a = DaemonFixture(embeddedTracker: true)
+        try FileManager.default.createDirectory(atPath: "\(a.torrents)/blocked.bin.mtorrent/x", withIntermediateDirectories: true)
+        try a.start(settleSeconds: 0.3, rescanSeconds: 1)
+        try DaemonFixture.drop(pseudoRandomBytes(count: 40_000, seed: 41), at: "\(a.share)/blocked.bin")
+        #expect(a.waitForEvent("share.failed", timeout: 30) != nil, "\(a.log.suffix(2000))")
+        // Tried again one rescan later, then two: at least one more failure.
+        #expect(a.waitForEvent("share.failed", timeout: 20) { _ in a.events("share.failed").count >= 2 } != nil)
+        try FileManager.default.removeItem(atPath: "\(a.torrents)/blocked.bin.mtorrent")
+        #expect(a.waitForEvent("torrent.created", timeout: 30) { $0["torrent"] as? String == "blocked.bin" } != nil, "\(a.log.suffix(2000))")
+        #expect(try a.waitForState("blocked.bin", "seeding", timeout: 10))
+        #expect(a.events("share.failed").count <= 6, "back-off: \(a.events("share.failed").count) attempts")
+        #expect(a.stop().status == 0)
+    }
+
     /// Editing `upload_kbps` applies to the running daemon: `/status` shows
     /// the new limit and a libtorrent leecher's measured rate follows it.
     @Test func uploadLimitEditAppliesLive() throws {
@@ -355,6 +374,38 @@ struct DaemonTests {
         #expect(a.events("torrent.created").allSatisfy { $0["torrent"] as? String != "late.bin" })
         #expect(FileManager.default.fileExists(atPath: "\(a.inbox)/old.mtorrent"))
         #expect(!FileManager.default.fileExists(atPath: "\(a.inbox)/.failed"))
+        #expect(a.stop().status == 0)
+    }
+
+    /// A finished download whose record cannot be saved (here the state
+    /// folder for records is a plain file) keeps its `.mtorrent` in the
+    /// inbox: a restart finds it, checks the data in place and seeds it,
+    /// without fetching it again. Before, the `.mtorrent` went to `.done/`
+    /// all the same, and after a restart the download was not seeded.
+    @Test func aDownloadThatCannotBeRecordedKeepsItsTorrentInTheInbox() throws {
+        let a = DaemonFixture(embeddedTracker: true)
+        let b = DaemonFixture(embeddedTracker: false, trackerPort: a.trackerPort)
+        try a.start(settleSeconds: 0.3)
+        try b.start(settleSeconds: 0.3)
+        try? FileManager.default.removeItem(atPath: "\(b.root)/state/seeding")
+        try Data([1]).write(to: URL(fileURLWithPath: "\(b.root)/state/seeding"))
+        let content = pseudoRandomBytes(count: 300_000, seed: 31)
+        let torrent = try a.share(content, as: "kept.bin")
+        try FileManager.default.copyItem(atPath: torrent, toPath: "\(b.inbox)/kept.bin.mtorrent")
+        #expect(b.waitForEvent("download.unrecorded", timeout: 60) != nil, "\(b.log.suffix(3000))")
+        #expect(FileManager.default.fileExists(atPath: "\(b.inbox)/kept.bin.mtorrent"))
+        #expect(!FileManager.default.fileExists(atPath: "\(b.inbox)/.done/kept.bin.mtorrent"))
+        #expect(b.stop().status == 0)
+
+        try FileManager.default.removeItem(atPath: "\(b.root)/state/seeding")
+        try b.start(settleSeconds: 0.3)
+        #expect(b.waitForEvent("download.finished", timeout: 60) != nil, "\(b.log.suffix(3000))")
+        #expect(try b.waitForState("kept.bin", "seeding", timeout: 10))
+        #expect(DaemonFixture.waitForFile("\(b.inbox)/.done/kept.bin.mtorrent", timeout: 10))
+        #expect(FileManager.default.fileExists(atPath: "\(b.root)/state/seeding/\(try #require(a.events("torrent.created").first?["info_hash"] as? String)).state"))
+        #expect((try b.torrentStatus(named: "kept.bin")?["downloaded"] as? Int) == 0, "checked in place, not fetched")
+        #expect(FileManager.default.contents(atPath: "\(b.downloads)/kept.bin") == Data(content))
+        #expect(b.stop().status == 0)
         #expect(a.stop().status == 0)
     }
 
