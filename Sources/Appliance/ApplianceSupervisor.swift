@@ -433,7 +433,7 @@ public actor ApplianceSupervisor {
             // Queued long ago: it must still be settled now.
             let now = ShareProbe.now()
             guard !isBeingWritten(fresh.path, now: now), fresh.isSettled(now: now, settle: options.settleSeconds) else {
-                schedule(.share(name: name), after: options.settleSeconds)
+                schedule(.share(name: name), after: max(options.settleSeconds, fresh.settledAt(settle: options.settleSeconds) - now + 0.02))
                 pumpHashing()
                 return
             }

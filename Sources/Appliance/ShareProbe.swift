@@ -26,11 +26,15 @@ struct ShareProbe: Sendable {
     let inProgressFile: String?
     let inProgressChange: Double?
 
-    /// Settle times after which an in-progress name inside a folder that
-    /// no longer changes counts as left over (an editor's `notes.txt~`, a
-    /// download given up): ignored, like such names at the top level,
-    /// instead of holding the folder back for good.
-    static let abandonedSettles = 30.0
+    /// How long an in-progress name inside a folder must not change to
+    /// count as left over (an editor's `notes.txt~`, a download given up):
+    /// then it is ignored, like such names at the top level, instead of
+    /// holding the folder back for good. 30 settle times, at least 5
+    /// minutes: a download paused for a while is not taken for one given
+    /// up (its folder would be shared without it, then again with it).
+    static func abandonedAfter(settle: Double) -> Double {
+        max(300, 30 * settle)
+    }
 
     /// Nil when the entry is gone, is not a regular file or directory (a
     /// symbolic link at the top could share anything on the machine), or
@@ -59,10 +63,10 @@ struct ShareProbe: Sendable {
     }
 
     /// When it counts as complete: nothing in it changed for `settle`
-    /// seconds, and no in-progress name in it for `abandonedSettles` times
-    /// that (a browser still fetching into `x.part` keeps its folder back).
+    /// seconds, and no in-progress name in it for `abandonedAfter` (a
+    /// browser still fetching into `x.part` keeps its folder back).
     func settledAt(settle: Double) -> Double {
-        max(lastChange + settle, inProgressChange.map { $0 + settle * Self.abandonedSettles } ?? 0)
+        max(lastChange + settle, inProgressChange.map { $0 + Self.abandonedAfter(settle: settle) } ?? 0)
     }
 
     func isSettled(now: Double, settle: Double) -> Bool {

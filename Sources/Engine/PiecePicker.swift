@@ -153,7 +153,7 @@ public struct PiecePicker: Sendable {
         var picked: [BlockRequest] = []
         guard limit > 0 else { return picked }
         // 1. Finish started pieces.
-        for piece in unrequested.sorted() where peerHas[piece] && (exclusive[piece] ?? peer) == peer {
+        for piece in unrequested.sorted() where peerHas[piece] && (exclusive[piece] ?? peer) == peer && !isAvoided(piece, by: peer) {
             takeMissing(in: piece, for: peer, into: &picked, limit: limit)
             if picked.count == limit { return picked }
         }
@@ -209,17 +209,20 @@ public struct PiecePicker: Sendable {
         unrequested.remove(piece)
     }
 
+    /// Whether `peer` sent data of `piece` that failed its check while
+    /// someone else has it: then it is not asked for that piece, neither a
+    /// fresh start nor the rest of one (a claim released by a choke), so a
+    /// second failure has one sender to blame.
+    private func isAvoided(_ piece: Int, by peer: PeerKey) -> Bool {
+        guard !avoid.isEmpty, let avoided = avoid[piece], avoided.contains(peer) else { return false }
+        return availability[piece] > avoided.count
+    }
+
     /// The rarest piece not yet started that the peer has, at random among
     /// equally rare ones; not one whose data from this peer failed its hash
     /// while someone else has it.
     private func rarestNewPiece(in peerHas: Bitfield, for currentPeer: PeerKey, using random: inout some RandomNumberGenerator) -> Int? {
-        let eligible = { (index: Int) -> Bool in
-            guard peerHas[index] else { return false }
-            if !avoid.isEmpty, let avoided = avoid[index], avoided.contains(currentPeer), availability[index] > avoided.count {
-                return false
-            }
-            return true
-        }
+        let eligible = { (index: Int) -> Bool in peerHas[index] && !isAvoided(index, by: currentPeer) }
         var next = lastStarted[currentPeer].map { $0 + 1 }
         if let piece = next, piece >= geometry.pieceCount || !fresh.contains(piece) || !eligible(piece) { next = nil }
         // Without a search when no piece anyone has is rarer.

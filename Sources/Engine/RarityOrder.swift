@@ -14,10 +14,11 @@ import Metainfo
 /// Each bucket is kept in random order: a piece entering a bucket trades
 /// places with a random member; one leaving is replaced by the bucket's
 /// last member, and a piece passing through moves one member from one end
-/// to the other. None of that depends on the order, so a bucket stays a
-/// uniform shuffle. The search
+/// to the other. Through insertions and availability changes a bucket
+/// stays a uniform shuffle (a piece taken by the search leaves a slight
+/// bias, as which one was taken depends on the order). The search
 /// (a random start, then the first piece the peer has) then picks each
-/// equally rare piece a peer has equally often; over a bucket kept in
+/// equally rare piece a peer has about equally often; over a bucket kept in
 /// index order it picked the piece after the longest run the peer lacks
 /// (with a partial seed holding the first half, piece 0 half the time).
 struct RarityOrder: Sendable {

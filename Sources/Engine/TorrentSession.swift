@@ -147,7 +147,9 @@ public final class TorrentSession: @unchecked Sendable {
             snapshot.left = bytesLeft(have: have)
             snapshot.pieceCount = geometry.pieceCount
             snapshot.verifiedPieces = have.setCount
-            snapshot.isComplete = have.isComplete
+            // (Data still under its download name is not complete until
+            // the start below finishes it.)
+            snapshot.isComplete = have.isComplete && (storage.isFinished || !storage.location.isDownload)
         }
         loop.execute { [self] in
             picker = PiecePicker(geometry: geometry, have: have)
@@ -257,7 +259,9 @@ public final class TorrentSession: @unchecked Sendable {
             writeNextBatch()  // what was held back (now, or when the batch under way is done)
             let closing = peers.values.map { $0.channel.close() }
             return EventLoopFuture.andAllComplete(closing, on: loop).flatMap { [self] in
-                if let finishingNow { return finishingNow }
+                // A finish that fails meanwhile leaves `.part` data: then its
+                // pieces are recorded (`writeResume` skips finished data).
+                if let finishingNow { return finishingNow.flatMap { [self] in saveResume(final: true) } }
                 guard wasDownloading else { return loop.makeSucceededVoidFuture() }
                 return whenDiskWorkDone(deadline: clock() + 10).flatMap { [self] in saveResume(final: true) }
             }
@@ -356,6 +360,7 @@ public final class TorrentSession: @unchecked Sendable {
             redundant = peer.peerChoking
             peer.peerChoking = true
             peer.released.formUnion(picker.peerChoked(key))
+            peer.released.formUnion(peer.inFlight.keys)  // (the same, unless the two lists ever differ)
             peer.inFlight = [:]
         case .unchoke:
             redundant = !peer.peerChoking
@@ -801,11 +806,12 @@ public final class TorrentSession: @unchecked Sendable {
                 }
             }
         }
-        // A stop waits for all of it: the rename, then the record's removal
-        // (a record left beside final data would be trusted at no cost, but
-        // one missing while the data is still `.part` costs a full check).
-        finishing = finished.flatMap { [self] in removeResume() }.recover { _ in }
-        finished.whenComplete { [self] result in
+        // The record goes once the data is final, before anyone hears of
+        // completion (`--exit-on-complete` exits then); a stop waits for all
+        // of it.
+        let outcome = finished.flatMap { [self] in removeResume() }
+        finishing = outcome.recover { _ in }
+        outcome.whenComplete { [self] result in
             // Stopped meanwhile: the data may be final; nothing else to do.
             guard phase != .stopped else { return }
             switch result {

@@ -292,13 +292,11 @@ public final class TorrentStorage: Sendable {
             guard rename(state.root, finalPath) == 0 else { throw .io(.system("cannot rename into place", path: finalPath)) }
             // Read only from now on; the same files (renamed, not reopened
             // by name, which could now be something else), the same numbers.
-            for (index, fd) in state.descriptors {
+            // (Without /proc a descriptor stays as it is: closing it is the
+            // race this avoids, and nothing writes after the finish.)
+            for fd in state.descriptors.values {
                 let readOnly = open("/proc/self/fd/\(fd)", O_RDONLY | O_CLOEXEC)
-                if readOnly < 0 || !Self.repoint(fd, to: readOnly) {
-                    if readOnly >= 0 { close(readOnly) }
-                    close(fd)
-                    state.descriptors[index] = nil
-                }
+                if readOnly >= 0, !Self.repoint(fd, to: readOnly) { close(readOnly) }
             }
             state.writable = []
             let directory = FileIO.directoryName(of: finalPath)

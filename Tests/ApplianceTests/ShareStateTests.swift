@@ -31,7 +31,7 @@ struct ShareStateTests {
 
     /// A folder: every file counts, hidden ones only as activity; a file
     /// still being written (`.part`) keeps the folder unsettled, until it
-    /// has not changed for `abandonedSettles` settle times (a leftover).
+    /// has not changed for `abandonedAfter` (a leftover).
     @Test func aFolderIsFingerprintedWithoutHiddenFilesAndWaitsForPartFiles() throws {
         let directory = TemporaryDirectory()
         try directory.write([1], to: "album/a.flac")
@@ -44,9 +44,9 @@ struct ShareStateTests {
         probe = try #require(ShareProbe(name: "album", in: directory.path))
         #expect(probe.inProgressFile == "disc/c.flac.part")
         #expect(!probe.isSettled(now: ShareProbe.now() + 2, settle: 1))
-        #expect(!probe.isSettled(now: ShareProbe.now() + ShareProbe.abandonedSettles - 1, settle: 1))
-        #expect(probe.isSettled(now: ShareProbe.now() + ShareProbe.abandonedSettles + 0.1, settle: 1))
-        #expect(probe.fingerprint["disc/c.flac.part"] == nil, "shared without it")
+        #expect(!probe.isSettled(now: ShareProbe.now() + ShareProbe.abandonedAfter(settle: 1) - 1, settle: 1))
+        #expect(probe.isSettled(now: ShareProbe.now() + ShareProbe.abandonedAfter(settle: 1) + 0.1, settle: 1))
+        #expect(ShareProbe.abandonedAfter(settle: 20) == 600)
     }
 
     @Test func emptyEntriesAndLinksAreNotShareable() throws {

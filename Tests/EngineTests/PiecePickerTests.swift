@@ -181,7 +181,8 @@ struct PiecePickerTests {
     }
 
     /// A piece that failed is fetched again from one peer alone; if that
-    /// peer chokes us half way, another may finish it (before, the piece
+    /// peer chokes us half way, another may finish it, but not the peer
+    /// blamed for the failure (before, the piece
     /// waited for that peer's unchoke: nobody else was given it, not even
     /// in endgame, and with nothing in flight nothing timed out).
     @Test func aRefetchHeldByAPeerThatChokesUsGoesToAnother() {
@@ -196,6 +197,7 @@ struct PiecePickerTests {
         _ = picker.received(refetch[0], from: 2)
         #expect(picker.pickBlocks(for: 3, peerHas: all, limit: 4, using: &random).isEmpty, "peer 2 fetches it alone")
         #expect(Set(picker.peerChoked(2)) == Set(refetch.dropFirst()))
+        #expect(picker.pickBlocks(for: 1, peerHas: all, limit: 4, using: &random).isEmpty, "not the peer blamed for it")
         let taken = picker.pickBlocks(for: 3, peerHas: all, limit: 4, using: &random)
         #expect(Set(taken) == Set(refetch.dropFirst()), "the rest goes to peer 3")
         #expect(picker.invariantViolation() == nil)

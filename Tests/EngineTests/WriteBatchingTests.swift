@@ -45,7 +45,9 @@ struct WriteBatchingTests {
             try await swarm.startSeeder()
             let leecher = try await swarm.startLeecher(Self.holding(delay: 3600, cap: cap))
             #expect(await eventually(timeout: 30) { leecher.snapshot.downloaded == Int64(size) }, "\(leecher.snapshot)")
-            let written = (size - cap) / pieceLength
+            // (Less one: a block the seeder sent out of order can leave
+            // one more piece open.)
+            let written = (size - cap) / pieceLength - 1
             #expect(await eventually(timeout: 10) { leecher.snapshot.verifiedPieces >= written },
                     "\(leecher.snapshot.verifiedPieces) pieces verified, \(written) expected")
         }

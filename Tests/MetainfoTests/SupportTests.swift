@@ -63,9 +63,9 @@ struct SupportTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["out.mtorrent"])
         #expect(throws: FileIOError.self) { try FileIO.writeAtomically([1], toPath: "\(directory.path)/missing/x") }
         #expect(throws: FileIOError.self) { try FileIO.readWholeFile(atPath: path, maxBytes: 3) }
-        // A name near the 255-byte limit (multi-byte characters cut in
-        // the temporary's name): its temporary fits too.
-        let long = "\(directory.path)/\(String(repeating: "é", count: 115)).mtorrent"
+        // A name near the 255-byte limit (240 bytes; its temporary's cut
+        // falls inside a two-byte character): the temporary fits too.
+        let long = "\(directory.path)/a\(String(repeating: "é", count: 115)).mtorrent"
         try FileIO.writeAtomically(Array("long".utf8), toPath: long)
         #expect(try FileIO.readWholeFile(atPath: long, maxBytes: 100) == Array("long".utf8))
     }

@@ -109,7 +109,7 @@ struct DaemonTests {
 
     /// A shared file removed while it is being hashed is not shared: no
     /// `.mtorrent`, no `/status` entry, no error, and the queue goes on.
-    /// (A sparse 2 GiB file keeps the hashing busy for seconds; the next
+    /// (A sparse 1 GiB file keeps the hashing busy for a second or more; the next
     /// share is hashed only after it, so its `.mtorrent` marks the end.
     /// The hashing fails its final unchanged check; the unlink for a
     /// removal after that check, a moment's window, is not reached here.)
@@ -118,7 +118,7 @@ struct DaemonTests {
         try a.start(settleSeconds: 0.5)
         let staging = "\(a.root)/big.bin"
         #expect(FileManager.default.createFile(atPath: staging, contents: nil))
-        #expect(truncate(staging, 2 << 30) == 0)
+        #expect(truncate(staging, 1 << 30) == 0)
         try FileManager.default.moveItem(atPath: staging, toPath: "\(a.share)/big.bin")
         #expect(try eventually(timeout: 30, every: 0.05) { try a.torrentStatus(named: "big.bin")?["state"] as? String == "hashing" })
         try FileManager.default.removeItem(atPath: "\(a.share)/big.bin")
@@ -141,12 +141,13 @@ struct DaemonTests {
         try a.start(settleSeconds: 0.3, rescanSeconds: 1)
         try DaemonFixture.drop(pseudoRandomBytes(count: 40_000, seed: 41), at: "\(a.share)/blocked.bin")
         #expect(a.waitForEvent("share.failed", timeout: 30) != nil, "\(a.log.suffix(2000))")
-        // Tried again one rescan later, then two: at least one more failure.
-        #expect(a.waitForEvent("share.failed", timeout: 20) { _ in a.events("share.failed").count >= 2 } != nil)
+        // 1 s rescans for 8 s: tried again after 1, 2, 4 s (not 8 times).
+        Thread.sleep(forTimeInterval: 8)
+        let attempts = a.events("share.failed").count
+        #expect(attempts >= 2 && attempts <= 5, "\(attempts) attempts in 8 s")
         try FileManager.default.removeItem(atPath: "\(a.torrents)/blocked.bin.mtorrent")
         #expect(a.waitForEvent("torrent.created", timeout: 30) { $0["torrent"] as? String == "blocked.bin" } != nil, "\(a.log.suffix(2000))")
         #expect(try a.waitForState("blocked.bin", "seeding", timeout: 10))
-        #expect(a.events("share.failed").count <= 6, "back-off: \(a.events("share.failed").count) attempts")
         #expect(a.stop().status == 0)
     }
 
