@@ -100,11 +100,27 @@ public actor ApplianceSupervisor {
     }
 
     /// `name` could not be shared as it is now: tried again at a rescan,
-    /// one rescan later at first, then twice as long each time, up to an hour.
+    /// one rescan later at first, then twice as long each time, up to an
+    /// hour (counted afresh once the entry changes).
     private func shareFailed(_ name: String, fingerprint: ShareProbe.Fingerprint) {
-        let failures = (shares[name]?.failures ?? 0) + 1
-        let wait = min(3600, options.rescanSeconds * Double(1 << min(failures - 1, 16)))
-        shares[name] = Share(infoHash: nil, fingerprint: fingerprint, failures: failures, retryAt: MonotonicClock.seconds() + wait)
+        let before = shares[name].flatMap { $0.fingerprint == fingerprint ? $0.failures : nil } ?? 0
+        let wait = BackoffSchedule(initial: .seconds(options.rescanSeconds), maximum: .seconds(3600)).seconds(afterFailures: before + 1)
+        shares[name] = Share(infoHash: nil, fingerprint: fingerprint, failures: before + 1, retryAt: MonotonicClock.seconds() + wait)
+    }
+
+    /// Seeds a share's torrent, or records the failure (the same torrent
+    /// already runs) for a retry.
+    private func seedShare(_ metainfo: Metainfo, name: String, probe: ShareProbe, fingerprint: ShareProbe.Fingerprint) {
+        if startSeeding(metainfo, dataPath: probe.path, name: name, origin: "share") {
+            shares[name] = Share(infoHash: metainfo.infoHash, fingerprint: fingerprint)
+        } else {
+            shareFailed(name, fingerprint: fingerprint)
+        }
+    }
+
+    /// Looks at `name` again once `probe` settles.
+    private func recheck(_ name: String, whenSettled probe: ShareProbe, now: Double) {
+        schedule(.share(name: name), after: max(0.05, probe.settledAt(settle: options.settleSeconds) - now + 0.02))
     }
 
     private struct Download {
@@ -363,8 +379,6 @@ public actor ApplianceSupervisor {
         if let share = shares[name], share.fingerprint == probe.fingerprint {
             // Running, or failed and not yet due for another try.
             guard share.infoHash == nil, share.failures > 0, MonotonicClock.seconds() >= share.retryAt else { return }
-        } else if shares[name]?.failures ?? 0 > 0 {
-            shares[name] = Share()  // changed since it failed: a fresh start
         }
         if hashing == name || queued.contains(name) { return }
         if let old = shares[name]?.infoHash {
@@ -377,17 +391,12 @@ public actor ApplianceSupervisor {
         let now = ShareProbe.now()
         if isBeingWritten(probe.path, now: now) { return }  // its close event brings it back
         guard probe.isSettled(now: now, settle: options.settleSeconds) else {
-            schedule(.share(name: name), after: max(0.05, probe.settledAt(settle: options.settleSeconds) - now + 0.02))
+            recheck(name, whenSettled: probe, now: now)
             return
         }
         if let cached = catalog[name], cached.fingerprint == probe.fingerprint,
            let metainfo = loadOwnTorrent(named: name, infoHash: cached.infoHash) {
-            let started = startSeeding(metainfo, dataPath: probe.path, name: name, origin: "share")
-            if started {
-                shares[name] = Share(infoHash: metainfo.infoHash, fingerprint: probe.fingerprint)
-            } else {
-                shareFailed(name, fingerprint: probe.fingerprint)
-            }
+            seedShare(metainfo, name: name, probe: probe, fingerprint: probe.fingerprint)
             logger.debug("shared entry unchanged since hashed", metadata: [
                 "event": "share.cached", "torrent": .string(name), "info_hash": .string(metainfo.infoHash.hex),
             ])
@@ -432,8 +441,9 @@ public actor ApplianceSupervisor {
             }
             // Queued long ago: it must still be settled now.
             let now = ShareProbe.now()
-            guard !isBeingWritten(fresh.path, now: now), fresh.isSettled(now: now, settle: options.settleSeconds) else {
-                schedule(.share(name: name), after: max(options.settleSeconds, fresh.settledAt(settle: options.settleSeconds) - now + 0.02))
+            let beingWritten = isBeingWritten(fresh.path, now: now)
+            guard !beingWritten, fresh.isSettled(now: now, settle: options.settleSeconds) else {
+                if beingWritten { schedule(.share(name: name), after: options.settleSeconds) } else { recheck(name, whenSettled: fresh, now: now) }
                 pumpHashing()
                 return
             }
@@ -499,12 +509,7 @@ public actor ApplianceSupervisor {
                 "bytes": .stringConvertible(metainfo.info.totalLength), "path": .string(torrentPath),
                 "seconds": .stringConvertible((seconds * 1000).rounded() / 1000),
             ])
-            let started = startSeeding(metainfo, dataPath: probe.path, name: name, origin: "share")
-            if started {
-                shares[name] = Share(infoHash: metainfo.infoHash, fingerprint: fingerprint)
-            } else {
-                shareFailed(name, fingerprint: fingerprint)
-            }
+            seedShare(metainfo, name: name, probe: probe, fingerprint: fingerprint)
         }
     }
 

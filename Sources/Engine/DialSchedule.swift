@@ -19,9 +19,8 @@ struct DialSchedule: Sendable {
     struct Delays: Sendable {
         /// After a connection that traded data.
         var fruitful: Double
-        /// After the first fruitless one; doubled for each further one.
-        var fruitless: Double
-        var maximum: Double
+        /// After fruitless ones in a row.
+        var fruitless: BackoffSchedule
     }
 
     /// After we refused a dialled peer for our own peer cap.
@@ -88,7 +87,7 @@ struct DialSchedule: Sendable {
         }
         let count = (fruitlessInARow[endpoint] ?? 0) + 1
         fruitlessInARow[endpoint] = count
-        due[endpoint] = now + min(delays.maximum, delays.fruitless * Double(1 << min(count - 1, 20)))
+        due[endpoint] = now + delays.fruitless.seconds(afterFailures: count)
     }
 
     /// Its handshake was accepted: a peer now, no longer a dial.

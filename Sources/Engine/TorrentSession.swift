@@ -77,7 +77,9 @@ public final class TorrentSession: @unchecked Sendable {
     /// for; after a failed finish, the retry and its delay.
     private var finishing: EventLoopFuture<Void>?
     private var finishRetry: Scheduled<Void>?
-    private var finishRetryDelay = 0.0
+    private var finishFailures = 0
+    /// Finish retries: 5 s, doubling, up to 5 min.
+    private static let finishBackoff = BackoffSchedule(initial: .seconds(5), maximum: .seconds(300))
     /// Pieces being checked from disk (a stop waits for them before its
     /// final resume save, or they would be fetched again).
     private var checksFromDisk = 0
@@ -130,8 +132,8 @@ public final class TorrentSession: @unchecked Sendable {
         self.clock = clock
         self.picker = PiecePicker(geometry: metainfo.info.geometry)
         self.dials = DialSchedule(delays: .init(
-            fruitful: configuration.redialDelay, fruitless: configuration.fruitlessRedialDelay,
-            maximum: configuration.maxRedialDelay))
+            fruitful: configuration.redialDelay,
+            fruitless: BackoffSchedule(initial: .seconds(configuration.fruitlessRedialDelay), maximum: .seconds(configuration.maxRedialDelay))))
         self.uploadLimits = [uploadLimit] + [globalUploadLimit].compactMap { $0 }
         self.downloadLimits = [downloadLimit] + [globalDownloadLimit].compactMap { $0 }
     }
@@ -143,20 +145,19 @@ public final class TorrentSession: @unchecked Sendable {
         // Right now, not on the loop: a tracker announce may read it next,
         // and a leecher must not announce `left=0` (it would be told only
         // of leechers, as a seeder is).
+        // Every piece verified but still under the download name (a stop or
+        // crash between the last check and the rename): finished first, and
+        // not complete until then.
+        let unfinished = have.isComplete && storage.location.isDownload && !storage.isFinished
         snapshotState.withLock { snapshot in
             snapshot.left = bytesLeft(have: have)
             snapshot.pieceCount = geometry.pieceCount
             snapshot.verifiedPieces = have.setCount
-            // (Data still under its download name is not complete until
-            // the start below finishes it.)
-            snapshot.isComplete = have.isComplete && (storage.isFinished || !storage.location.isDownload)
+            snapshot.isComplete = have.isComplete && !unfinished
         }
         loop.execute { [self] in
             picker = PiecePicker(geometry: geometry, have: have)
             self.connector = connector
-            // Every piece verified but still under the download name (a stop
-            // or crash between the last check and the rename): finish first.
-            let unfinished = have.isComplete && storage.location.isDownload && !storage.isFinished
             phase = have.isComplete && !unfinished ? .seeding : .downloading
             revealCount = Array(repeating: 0, count: geometry.pieceCount)
             revealOrder = Array(0..<geometry.pieceCount).shuffled(using: &random)
@@ -359,8 +360,8 @@ public final class TorrentSession: @unchecked Sendable {
         case .choke:
             redundant = peer.peerChoking
             peer.peerChoking = true
-            peer.released.formUnion(picker.peerChoked(key))
-            peer.released.formUnion(peer.inFlight.keys)  // (the same, unless the two lists ever differ)
+            _ = picker.peerChoked(key)
+            peer.released.formUnion(peer.inFlight.keys)
             peer.inFlight = [:]
         case .unchoke:
             redundant = !peer.peerChoking
@@ -835,12 +836,13 @@ public final class TorrentSession: @unchecked Sendable {
                 // name freed, the disk back), and no piece is left to arrive
                 // and try it.
                 phase = .downloading
-                finishRetryDelay = min(max(5, finishRetryDelay * 2), 300)
+                finishFailures += 1
+                let delay = Self.finishBackoff.delay(afterFailures: finishFailures)
                 logger.error("cannot finish the download", metadata: [
                     "event": "download.finish_failed", "error": .string("\(error)"),
-                    "retry_in_s": .stringConvertible(finishRetryDelay),
+                    "retry_in_s": .stringConvertible(Self.finishBackoff.seconds(afterFailures: finishFailures)),
                 ])
-                finishRetry = loop.scheduleTask(in: .seconds(fractional: finishRetryDelay)) { [self] in finish() }
+                finishRetry = loop.scheduleTask(in: TimeAmount(delay)) { [self] in finish() }
                 shownError = "\(error)"
                 updateSnapshot()
             }

@@ -4,7 +4,7 @@ import TrackerKit
 
 @Suite("Dial schedule")
 struct DialScheduleTests {
-    static let delays = DialSchedule.Delays(fruitful: 2, fruitless: 5, maximum: 600)
+    static let delays = DialSchedule.Delays(fruitful: 2, fruitless: BackoffSchedule(initial: .seconds(5), maximum: .seconds(600)))
     static let a = PeerEndpoint(ip: .v4(0x7F00_0001), port: 6881)
     static let b = PeerEndpoint(ip: .v4(0x7F00_0001), port: 6882)
 

@@ -73,10 +73,9 @@ final class LoopbackSwarm {
         return ResumeState.load(fromPath: resumePath, for: storage, infoHash: metainfo.infoHash)?.have
     }
 
-    /// Whether piece `index` of the download (under its `.part` name) is
-    /// the seed's.
-    func downloadedPieceMatches(_ index: Int) -> Bool {
-        TorrentStorage(info: metainfo.info, location: .download(directory: outputDirectory)).pieceMatches(index)
+    /// The pieces of the download (under its `.part` name) that check.
+    func piecesOnDisk() -> Bitfield {
+        TorrentStorage(info: metainfo.info, location: .download(directory: outputDirectory)).verifyAll(threads: 2)
     }
 
     /// Stops `session` as a signal would (writes done, pieces recorded).

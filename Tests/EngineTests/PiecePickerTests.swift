@@ -212,6 +212,14 @@ struct PiecePickerTests {
 }
 
 extension PiecePickerTests {
+    /// A simulated download's picker (`pieceCount` pieces of `pieceLength`
+    /// bytes, the last `lastLength`) and generator, both from `seed`.
+    static func simulation(pieceCount: Int, pieceLength: Int, lastLength: Int, seed: Int) -> (PiecePicker, SplitMix64) {
+        let geometry = TorrentGeometry(pieceCount: pieceCount, pieceLength: pieceLength,
+                                       totalLength: Int64(pieceCount - 1) * Int64(pieceLength) + Int64(lastLength))
+        return (PiecePicker(geometry: geometry, seed: UInt64(seed)), SplitMix64(state: UInt64(seed)))
+    }
+
     /// A whole download through the picker, peers joining and leaving,
     /// a peer's bitfield shrinking, requests released, a block lost by the
     /// disk after its piece was complete, one piece failing its hash: every
@@ -219,9 +227,7 @@ extension PiecePickerTests {
     /// step, and the picker ends complete.
     @Test(arguments: [7, 8, 9])
     func aWholeDownloadEndsWithEveryPieceOnce(seed: Int) {
-        let geometry = TorrentGeometry(pieceCount: 300, pieceLength: 32768, totalLength: 299 * 32768 + 5000)
-        var picker = PiecePicker(geometry: geometry, seed: UInt64(seed))
-        var random = SplitMix64(state: UInt64(seed))
+        var (picker, random) = Self.simulation(pieceCount: 300, pieceLength: 32768, lastLength: 5000, seed: seed)
         let all = Self.bits(Array(0..<300), count: 300)
         var halfHas = Self.bits(Array(0..<150), count: 300)
         picker.peerJoined(has: all)      // peer 1, a seed
@@ -281,9 +287,7 @@ extension PiecePickerTests {
     /// holds after every step, and every piece is verified exactly once.
     @Test(arguments: [11, 12, 13])
     func aDownloadThroughEndgameKeepsItsBookkeeping(seed: Int) {
-        let geometry = TorrentGeometry(pieceCount: 40, pieceLength: 65536, totalLength: 39 * 65536 + 7000)
-        var picker = PiecePicker(geometry: geometry, seed: UInt64(seed))
-        var random = SplitMix64(state: UInt64(seed))
+        var (picker, random) = Self.simulation(pieceCount: 40, pieceLength: 65536, lastLength: 7000, seed: seed)
         let all = Self.bits(Array(0..<40), count: 40)
         for _ in 1...3 { picker.peerJoined(has: all) }
         var queues: [Int: [BlockRequest]] = [1: [], 2: [], 3: []]

@@ -124,28 +124,15 @@ struct TorrentStorageTests {
     }
 
     /// On restart the `.part` file is first read (verified), then written.
-    @Test func writesAfterReadingAPartFile() throws {
+    /// A seeding read meanwhile takes the file's descriptor under the lock
+    /// and reads after: neither the reopen for writing nor the finish may
+    /// close that number, which the next `open` anywhere in the process
+    /// could be given — the read would then send that file's bytes to a
+    /// peer. The number stays and keeps reading this file; after the
+    /// finish, read only.
+    @Test func writesAfterReadingAPartFileWithoutFreeingItsDescriptor() throws {
         let directory = TemporaryDirectory()
         let content = pseudoRandomBytes(count: 50_000, seed: 8)
-        try directory.write(Array(content.prefix(20_000)), to: "r.bin.part")
-        let storage = TorrentStorage(info: Self.info(name: "r.bin", files: nil, content: content),
-                                     location: .download(directory: directory.path))
-        #expect(storage.verifyAll(threads: 2).setCount == 1)
-        try writeAll(storage, content, order: [1, 2, 3])
-        #expect(storage.verifyAll(threads: 2).isComplete)
-        try storage.finish()
-        #expect(try Data(contentsOf: URL(fileURLWithPath: "\(directory.path)/r.bin")) == Data(content))
-    }
-
-    /// A seeding read takes a file's descriptor under the lock and reads
-    /// after: neither the reopen for writing (a `.part` verified, then
-    /// written) nor the finish may close that number, which the next
-    /// `open` anywhere in the process could be given — the read would then
-    /// send that file's bytes to a peer. The number stays and keeps
-    /// reading this file; after the finish, read only.
-    @Test func aDescriptorAReaderHoldsKeepsReadingThisFile() throws {
-        let directory = TemporaryDirectory()
-        let content = pseudoRandomBytes(count: 50_000, seed: 9)
         try directory.write(Array(content.prefix(20_000)), to: "r.bin.part")
         let storage = TorrentStorage(info: Self.info(name: "r.bin", files: nil, content: content),
                                      location: .download(directory: directory.path))
@@ -158,12 +145,14 @@ struct TorrentStorageTests {
             defer { close(other) }
             return other == fd
         }
+        #expect(storage.verifyAll(threads: 2).setCount == 1)
         let held = try storage.descriptor(for: 0, writable: false)
         try writeAll(storage, content, order: [1, 2, 3])  // reopened read-write
         #expect(!nextOpenGets(held))
         #expect(firstByte(held) == content[0])
-        try writeAll(storage, content, order: [0])
+        #expect(storage.verifyAll(threads: 2).isComplete)
         try storage.finish()
+        #expect(try Data(contentsOf: URL(fileURLWithPath: "\(directory.path)/r.bin")) == Data(content))
         #expect(!nextOpenGets(held))
         #expect(firstByte(held) == content[0])
         #expect(fcntl(held, F_GETFL) & O_ACCMODE == O_RDONLY)

@@ -20,4 +20,11 @@ public struct BackoffSchedule: Sendable, Hashable {
         }
         return min(delay, maximum)
     }
+
+    /// `delay(afterFailures:)` in seconds, for owners that keep time as a
+    /// `Double` (the session's clock, the daemon's rescans).
+    public func seconds(afterFailures failures: Int) -> Double {
+        let (seconds, attoseconds) = delay(afterFailures: failures).components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
 }
