@@ -8,6 +8,11 @@ import Darwin
 /// modification time. Equal snapshots mean "very likely unchanged" — what
 /// creation checks after hashing, and what resume data and the hashing
 /// cache are trusted on.
+///
+/// Equality leaves the device number out: saved snapshots are compared
+/// with the next boot's, and a btrfs volume or a USB disk may be numbered
+/// differently then (SPEC: state keyed by path, size, mtime, inode). A
+/// file's identity across filesystems compares `device` itself.
 public struct FileSnapshot: Hashable, Sendable {
     public let device: UInt64
     public let inode: UInt64
@@ -25,6 +30,16 @@ public struct FileSnapshot: Hashable, Sendable {
     public init(_ info: stat) {
         self.init(device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
                   modifiedNanoseconds: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec))
+    }
+
+    public static func == (lhs: FileSnapshot, rhs: FileSnapshot) -> Bool {
+        lhs.inode == rhs.inode && lhs.size == rhs.size && lhs.modifiedNanoseconds == rhs.modifiedNanoseconds
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(inode)
+        hasher.combine(size)
+        hasher.combine(modifiedNanoseconds)
     }
 
     /// The file at `path` now (a symbolic link itself, not its target,

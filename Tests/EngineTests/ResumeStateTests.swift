@@ -36,6 +36,19 @@ struct ResumeStateTests {
         #expect(ResumeState.load(fromPath: path, for: storage, infoHash: SHA1Hash(bytes: [UInt8](repeating: 8, count: 20))!) == nil)
     }
 
+    /// After a reboot a btrfs volume or a USB disk may carry another device
+    /// number; the same inode, size and time still mean the same data.
+    @Test func aRenumberedDiskKeepsTheSavedState() throws {
+        let storage = try storageWithThreePieces()
+        let stamps = storage.fileStamps().map { stamp in
+            stamp.map { FileSnapshot(device: $0.device &+ 7, inode: $0.inode, size: $0.size, modifiedNanoseconds: $0.modifiedNanoseconds) }
+        }
+        var have = Bitfield(count: 7)
+        have[2] = true
+        try ResumeState(infoHash: infoHash, have: have, files: stamps).save(toPath: path)
+        #expect(ResumeState.load(fromPath: path, for: storage, infoHash: infoHash)?.have == have)
+    }
+
     @Test func aChangedDataFileMeansVerifyAgain() throws {
         let storage = try storageWithThreePieces()
         try ResumeState(infoHash: infoHash, have: Bitfield(count: 7, allSet: true), files: storage.fileStamps()).save(toPath: path)

@@ -1,4 +1,5 @@
 import Foundation
+import Bencode
 import TestSupport
 import Testing
 
@@ -408,6 +409,64 @@ struct DaemonTests {
         #expect(FileManager.default.contents(atPath: "\(b.downloads)/kept.bin") == Data(content))
         #expect(b.stop().status == 0)
         #expect(a.stop().status == 0)
+    }
+
+    /// State saved before a reboot that numbered the disk differently (a
+    /// btrfs volume, a USB disk) is still trusted: SPEC keys it by path,
+    /// size, mtime and inode. Neither the share nor the finished download
+    /// is read again.
+    @Test func stateSurvivesTheDiskBeingRenumbered() throws {
+        let a = DaemonFixture(embeddedTracker: true)
+        try a.start(settleSeconds: 0.3)
+        _ = try a.share(pseudoRandomBytes(count: 400_000, seed: 41), as: "shared.bin")
+        let (scratch, torrent) = try Fixtures.seedData(size: 300_000, tracker: "http://127.0.0.1:\(a.trackerPort)/announce")
+        try FileManager.default.copyItem(atPath: "\(scratch.path)/seed/data.bin", toPath: "\(a.downloads)/data.bin")
+        try FileManager.default.copyItem(atPath: "\(scratch.path)/\(torrent)", toPath: "\(a.inbox)/data.mtorrent")
+        #expect(a.waitForEvent("download.finished", timeout: 30) != nil, "\(a.log)")
+        #expect(try a.waitForState("data.bin", "seeding"))
+        #expect(a.stop().status == 0)
+
+        let state = "\(a.root)/state"
+        let records = try FileManager.default.contentsOfDirectory(atPath: "\(state)/seeding").filter { $0.hasSuffix(".state") }
+        #expect(records.count == 1)
+        try Self.renumberDevices(inFile: "\(state)/shares.state")
+        for record in records {
+            try Self.renumberDevices(inFile: "\(state)/seeding/\(record)", nestedIn: "resume")
+        }
+        try a.start(settleSeconds: 0.3)
+        #expect(try a.waitForState("shared.bin", "seeding", timeout: 20))
+        #expect(try a.waitForState("data.bin", "seeding", timeout: 20))
+        #expect(a.events("share.cached").map { $0["torrent"] as? String } == ["shared.bin"], "\(a.log)")
+        #expect(a.events("torrent.created").isEmpty)
+        #expect(a.events("data.verified").isEmpty, "\(a.log)")
+        #expect(a.stop().status == 0)
+    }
+
+    /// Adds one to the device number of every file stamp (a list of four
+    /// integers: device, inode, size, mtime) in a bencoded state file, or
+    /// in the bencoded value under `key` inside it.
+    private static func renumberDevices(inFile path: String, nestedIn key: String? = nil) throws {
+        func renumbered(_ value: Bencode) -> Bencode {
+            switch value {
+            case .list(let items):
+                if items.count == 4, case .integer(let device) = items[0], items.allSatisfy({ $0.integerValue != nil }) {
+                    return .list([.integer(device &+ 1)] + items.dropFirst())
+                }
+                return .list(items.map(renumbered))
+            case .dictionary(let entries): return .dictionary(entries.mapValues(renumbered))
+            default: return value
+            }
+        }
+        var root = try BencodeDecoder().decode(Array(try Data(contentsOf: URL(fileURLWithPath: path))))
+        if let key, case .dictionary(var entries) = root, let inner = entries[Array(key.utf8)]?.bytesValue {
+            entries[Array(key.utf8)] = .bytes(renumbered(try BencodeDecoder().decode(inner)).encoded())
+            root = .dictionary(entries)
+        } else {
+            root = renumbered(root)
+        }
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
+        try Data(root.encoded()).write(to: URL(fileURLWithPath: path))
+        #expect(before != Data(root.encoded()), "no file stamp found in \(path)")
     }
 
     /// A download interrupted by a restart of the daemon resumes: it does
