@@ -72,6 +72,11 @@ public actor ApplianceSupervisor {
     /// events it gets meanwhile.
     private var scheduledChecks: Set<Check> = []
     private var reloadScheduled = false
+    /// Listen addresses of the file a reload could not bind (taken by
+    /// another program): the old ones keep serving, `configuration` keeps
+    /// their running values, and a rescan reloads to try again, one rescan
+    /// later at first, then twice as long each time, up to 10 min.
+    private var listenerRetry = (failures: 0, at: 0.0)
     /// A reload runs at a time; one asked for meanwhile runs after it.
     private var reloading = false
     private var reloadAgain: String?
@@ -332,6 +337,9 @@ public actor ApplianceSupervisor {
         scanInbox()
         checkFinishedDownloadsStillThere()
         refuseFailedDownloads()
+        if listenerRetry.failures > 0, MonotonicClock.seconds() >= listenerRetry.at {
+            Task { await self.reload(trigger: "retry") }
+        }
     }
 
     /// A download that cannot finish (its final name taken meanwhile, a
@@ -501,12 +509,22 @@ public actor ApplianceSupervisor {
         case .failure(let error):
             shareFailed(name, fingerprint: fingerprint)
             logger.error("cannot share \(name)", metadata: ["event": "share.failed", "torrent": .string(name), "error": .string(error.description)])
-        case .success(let metainfo):
+        case .success(let created):
+            // A reload while hashing may have moved the tracker or
+            // `torrent_dir`: the torrent follows the settings of now (its
+            // info-hash stays the same).
+            var metainfo = created
+            let url = announceURL()
+            let output = self.torrentPath(name)
+            if created.announce != url || output != torrentPath {
+                metainfo = created.announcing(to: url)
+                writeInBackground([PendingWrite(bytes: metainfo.encoded(), path: output)], failureEvent: "share.write_failed")
+            }
             catalog[name] = ShareCatalog.Entry(fingerprint: fingerprint, infoHash: metainfo.infoHash)
             scheduleCatalogSave()
             logger.info("torrent created", metadata: [
                 "event": "torrent.created", "torrent": .string(name), "info_hash": .string(metainfo.infoHash.hex),
-                "bytes": .stringConvertible(metainfo.info.totalLength), "path": .string(torrentPath),
+                "bytes": .stringConvertible(metainfo.info.totalLength), "path": .string(output),
                 "seconds": .stringConvertible((seconds * 1000).rounded() / 1000),
             ])
             seedShare(metainfo, name: name, probe: probe, fingerprint: fingerprint)
@@ -974,7 +992,9 @@ public actor ApplianceSupervisor {
     /// Applies a new configuration piece by piece, leaving untouched what
     /// did not change; returns the sections that changed. Everything that
     /// needs no waiting (limits, directories) is done before the first
-    /// `await`, so events handled meanwhile see one consistent state.
+    /// `await`, so events handled meanwhile see one consistent state; the
+    /// listeners move next, then shares are retargeted to the tracker URL
+    /// that is in effect (an entry hashed meanwhile follows by itself).
     private func apply(_ fresh: ApplianceConfiguration) async -> [String] {
         let old = configuration
         var changes: [String] = []
@@ -1030,19 +1050,15 @@ public actor ApplianceSupervisor {
             changes.append("state_dir")
             saveCatalog()
         }
-        let newURL = announceURL()
-        if newURL != oldURL || fresh.torrentDirectory != old.torrentDirectory {
-            if newURL != oldURL { changes.append("tracker.url") }
-            if fresh.torrentDirectory != old.torrentDirectory { changes.append("torrent_dir") }
-            retargetShares(announceURL: newURL, moved: newURL != oldURL)
-        }
-
+        var unapplied: [String] = []
         if fresh.network != old.network, let peers {
             changes.append("network")
             do {
                 try await peers.rebind(hosts: try listenHosts(fresh), port: fresh.network.port)
                 for tracked in running.values { await tracked.announcer.setPort(UInt16(clamping: peers.port)) }
             } catch {
+                configuration.network = old.network
+                unapplied.append("network")
                 logger.error("cannot listen on the new address; peers stay where they were", metadata: [
                     "event": "config.partially_applied", "error": .string("\(error)"),
                 ])
@@ -1053,25 +1069,58 @@ public actor ApplianceSupervisor {
             let previous = tracker
             tracker = nil
             await previous?.shutdown()
+            var started: TrackerServer?
             do {
-                let started = try await startTracker(fresh)
-                if stopping { await started?.shutdown() } else { tracker = started }
+                started = try await startTracker(fresh)
             } catch {
-                logger.error("cannot start the embedded tracker", metadata: ["event": "tracker.failed", "error": .string("\(error)")])
+                configuration.tracker.embedded = old.tracker.embedded
+                unapplied.append("tracker.embedded")
+                logger.error("cannot start the embedded tracker; it stays where it was", metadata: [
+                    "event": "tracker.failed", "error": .string("\(error)"),
+                ])
+                started = try? await startTracker(old)
             }
+            if stopping { await started?.shutdown() } else { tracker = started }
         }
         if fresh.status != old.status, !stopping {
             changes.append("status")
             let previous = statusServer
             statusServer = nil
             await previous?.close()
+            var started: StatusServer?
             do {
-                let started = try await startStatusServer(fresh)
-                if stopping { await started.close() } else { statusServer = started }
+                started = try await startStatusServer(fresh)
             } catch {
-                logger.error("cannot start the status server", metadata: ["event": "status.failed", "error": .string("\(error)")])
+                configuration.status = old.status
+                unapplied.append("status")
+                logger.error("cannot start the status server; it stays where it was", metadata: [
+                    "event": "status.failed", "error": .string("\(error)"),
+                ])
+                started = try? await startStatusServer(old)
             }
+            if stopping { await started?.close() } else { statusServer = started }
         }
+        board.configuration = configuration
+        if unapplied.isEmpty {
+            listenerRetry = (0, 0)
+        } else {
+            let failures = listenerRetry.failures + 1
+            let wait = BackoffSchedule(initial: .seconds(options.rescanSeconds), maximum: .seconds(600)).seconds(afterFailures: failures)
+            listenerRetry = (failures, MonotonicClock.seconds() + wait)
+            logger.warning("part of the configuration waits for its addresses", metadata: [
+                "event": "config.retry_scheduled", "sections": .array(unapplied.map { .string($0) }),
+                "retry_in_s": .stringConvertible(wait.rounded()),
+            ])
+        }
+        // After the listeners: the URL of an embedded tracker that could
+        // not move is still the old one.
+        let newURL = announceURL()
+        if newURL != oldURL || fresh.torrentDirectory != old.torrentDirectory {
+            if newURL != oldURL { changes.append("tracker.url") }
+            if fresh.torrentDirectory != old.torrentDirectory { changes.append("torrent_dir") }
+            retargetShares(announceURL: newURL, moved: newURL != oldURL)
+        }
+
         return changes
     }
 

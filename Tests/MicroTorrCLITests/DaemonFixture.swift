@@ -136,6 +136,17 @@ final class DaemonFixture {
         return torrent
     }
 
+    /// Moves a sparse file of `size` bytes into the share as `name` and
+    /// waits until `/status` shows it being hashed (about a second per
+    /// 1.5 GiB of zeros, long enough to act meanwhile).
+    func shareSparseFileWhileHashed(_ name: String, size: Int) throws {
+        let staging = "\(root)/\(name)"
+        #expect(FileManager.default.createFile(atPath: staging, contents: nil))
+        #expect(truncate(staging, off_t(size)) == 0)
+        try FileManager.default.moveItem(atPath: staging, toPath: "\(share)/\(name)")
+        #expect(try eventually(timeout: 30, every: 0.05) { try torrentStatus(named: name)?["state"] as? String == "hashing" })
+    }
+
     /// Puts `bytes` at `path` the way a careful user or a program does:
     /// written under a temporary name, then moved in (over any old file).
     static func drop(_ bytes: [UInt8], at path: String) throws {

@@ -117,11 +117,7 @@ struct DaemonTests {
     @Test func aShareRemovedWhileHashedLeavesNoTorrent() throws {
         let a = DaemonFixture(embeddedTracker: true)
         try a.start(settleSeconds: 0.5)
-        let staging = "\(a.root)/big.bin"
-        #expect(FileManager.default.createFile(atPath: staging, contents: nil))
-        #expect(truncate(staging, 1 << 30) == 0)
-        try FileManager.default.moveItem(atPath: staging, toPath: "\(a.share)/big.bin")
-        #expect(try eventually(timeout: 30, every: 0.05) { try a.torrentStatus(named: "big.bin")?["state"] as? String == "hashing" })
+        try a.shareSparseFileWhileHashed("big.bin", size: 1 << 30)
         try FileManager.default.removeItem(atPath: "\(a.share)/big.bin")
         try DaemonFixture.drop(pseudoRandomBytes(count: 50_000, seed: 5), at: "\(a.share)/after.bin")
         #expect(a.waitForEvent("torrent.created") { $0["torrent"] as? String == "after.bin" } != nil, "\(a.log.suffix(2000))")
@@ -330,6 +326,70 @@ struct DaemonTests {
         #expect(a.waitForEvent("tracker.announced", timeout: 20) {
             ($0["url"] as? String)?.contains(":\(a.trackerPort)/") == true && $0["info_hash"] as? String == created["info_hash"] as? String
         } != nil, "\(a.log)")
+        #expect(a.stop().status == 0)
+    }
+
+    /// An edit moving the status server and the embedded tracker to ports
+    /// another program holds: both keep serving where they were (before,
+    /// nothing listened until the next edit or a restart), and they move by
+    /// themselves once the ports are free.
+    @Test func aMoveToTakenPortsKeepsServingAndRetries() throws {
+        let a = DaemonFixture(embeddedTracker: true)
+        try a.start(settleSeconds: 0.3, rescanSeconds: 0.5)
+        let (oldStatus, oldTracker) = (a.statusPort, a.trackerPort)
+        let (newStatus, newTracker) = (BackgroundProcess.freePort(), BackgroundProcess.freePort())
+        let holders = [newStatus, newTracker].compactMap { BackgroundProcess.listenLoopback(port: $0) }
+        defer { holders.forEach { close($0) } }
+        try #require(holders.count == 2)
+        a.statusPort = newStatus
+        a.trackerPort = newTracker
+        try a.writeConfig()
+        #expect(a.waitForEvent("status.failed", timeout: 20) != nil, "\(a.log)")
+        #expect(a.waitForEvent("tracker.failed", timeout: 20) != nil, "\(a.log)")
+        let oldStatusReply = try ProcessRunner.run("/usr/bin/curl", ["-s", "--max-time", "10", "http://127.0.0.1:\(oldStatus)/status"])
+        #expect(oldStatusReply.status == 0 && oldStatusReply.stdout.contains("\"torrents\""), "\(oldStatusReply.stderr)")
+        #expect(BackgroundProcess.waitForPort(oldTracker, timeout: 5))
+        // Retried at rescans, with back-off: a few times, not every rescan.
+        #expect(a.waitForEvent("config.retry_scheduled", timeout: 20) { ($0["sections"] as? [String]) == ["tracker.embedded", "status"] } != nil)
+        Thread.sleep(forTimeInterval: 3)
+        let attempts = a.events("status.failed").count
+        #expect((2...4).contains(attempts), "\(attempts) attempts in ~3 s of 0.5 s rescans")
+
+        holders.forEach { close($0) }
+        #expect(BackgroundProcess.waitForPort(newStatus, timeout: 20), "\(a.log.suffix(3000))")
+        #expect(BackgroundProcess.waitForPort(newTracker, timeout: 20))
+        #expect(try a.status()["torrents"] != nil)
+        #expect(BackgroundProcess.connectLoopback(port: oldStatus).map { close($0) } == nil)
+        #expect(BackgroundProcess.connectLoopback(port: oldTracker).map { close($0) } == nil)
+        #expect(a.stop().status == 0)
+    }
+
+    /// An edit that moves the tracker and `torrent_dir` while an entry is
+    /// being hashed: its torrent announces to the new tracker and is
+    /// written into the new folder (before, it kept the settings of when
+    /// its hashing began).
+    @Test func anEntryHashedDuringAnEditFollowsTheNewSettings() throws {
+        let a = DaemonFixture(embeddedTracker: true)
+        try a.start(settleSeconds: 0.3)
+        try a.shareSparseFileWhileHashed("big.bin", size: 3 << 30)
+        a.trackerPort = BackgroundProcess.freePort()
+        let newTorrents = "\(a.root)/torrents2"
+        try a.writeConfig(a.yaml.replacingOccurrences(of: "torrent_dir: \(a.torrents)", with: "torrent_dir: \(newTorrents)"))
+        #expect(a.waitForEvent("config.reloaded", timeout: 20) != nil, "\(a.log)")
+        let created = try #require(a.waitForEvent("torrent.created", timeout: 60), "\(a.log.suffix(3000))")
+        // The edit landed while hashing (else this test proves nothing).
+        let lines = a.log.split(separator: "\n")
+        let reloadedLine = try #require(lines.firstIndex { $0.contains("\"config.reloaded\"") })
+        let createdLine = try #require(lines.firstIndex { $0.contains("\"torrent.created\"") })
+        try #require(reloadedLine < createdLine, "hashing ended before the edit")
+        #expect(created["path"] as? String == "\(newTorrents)/big.bin.mtorrent")
+        #expect(DaemonFixture.waitForFile("\(newTorrents)/big.bin.mtorrent", timeout: 10))
+        let info = try jsonObject(try ProcessRunner.microtorr(["info", "--json", "\(newTorrents)/big.bin.mtorrent"]).stdout)
+        #expect(info["announce"] as? String == "http://127.0.0.1:\(a.trackerPort)/announce")
+        #expect(info["info_hash"] as? String == created["info_hash"] as? String)
+        #expect(a.waitForEvent("tracker.announced", timeout: 20) {
+            ($0["url"] as? String)?.contains(":\(a.trackerPort)/") == true && $0["info_hash"] as? String == created["info_hash"] as? String
+        } != nil, "\(a.log.suffix(3000))")
         #expect(a.stop().status == 0)
     }
 

@@ -103,37 +103,49 @@ public final class BackgroundProcess: @unchecked Sendable {
 
     /// A TCP connection to 127.0.0.1:`port`, or nil when refused.
     public static func connectLoopback(port: Int) -> Int32? {
+        loopbackSocket(port: port) { fd, address, length in connect(fd, address, length) == 0 }
+    }
+
+    /// A socket listening on 127.0.0.1:`port` (holding the port, never
+    /// accepting), or nil if the port is taken. Close it to free the port.
+    public static func listenLoopback(port: Int) -> Int32? {
+        loopbackSocket(port: port) { fd, address, length in bind(fd, address, length) == 0 && listen(fd, 1) == 0 }
+    }
+
+    /// A TCP port on 127.0.0.1 that was free a moment ago.
+    public static func freePort() -> Int {
+        var port = 0
+        let fd = loopbackSocket(port: 0) { fd, address, length in
+            guard bind(fd, address, length) == 0 else { return false }
+            var bound = sockaddr_in()
+            var size = length
+            _ = withUnsafeMutablePointer(to: &bound) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &size) }
+            }
+            port = Int(UInt16(bigEndian: bound.sin_port))
+            return true
+        }
+        if let fd { close(fd) }
+        return port
+    }
+
+    /// A TCP socket given 127.0.0.1:`port` to `use`; closed and nil if
+    /// `use` fails.
+    private static func loopbackSocket(port: Int, _ use: (Int32, UnsafePointer<sockaddr>, socklen_t) -> Bool) -> Int32? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return nil }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        let done = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { use(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard result == 0 else {
+        guard done else {
             close(fd)
             return nil
         }
         return fd
-    }
-
-    /// A TCP port on 127.0.0.1 that was free a moment ago.
-    public static func freePort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        _ = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }
 
