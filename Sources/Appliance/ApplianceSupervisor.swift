@@ -757,17 +757,23 @@ public actor ApplianceSupervisor {
     private func downloadFinished(_ infoHash: InfoHash) {
         guard !stopping, let download = downloads[infoHash], let tracked = running[infoHash] else { return }
         let storage = tracked.session.storage
-        let have = Bitfield(count: storage.info.pieceCount, allSet: true)
-        let record = SeedingRecord(metainfoBytes: download.metainfoBytes, dataPath: storage.finalPath,
-                                   resume: ResumeState(infoHash: infoHash, have: have, files: storage.fileStamps()))
-        let write = PendingWrite(bytes: record.encoded(), path: SeedingRecord.path(for: infoHash, stateDirectory: configuration.stateDirectory),
-                                 mode: 0o600)
+        let write = seedingRecord(infoHash, download: download, storage: storage)
         // The record is on disk before the `.mtorrent` leaves the inbox: a
         // crash in between finds it still there (and the data verified).
         Task {
             let failures = await Self.write([write])
             self.recorded(infoHash, finalPath: storage.finalPath, bytes: storage.info.totalLength, failures: failures)
         }
+    }
+
+    /// What seeds a finished download again after a restart, for
+    /// `state_dir/seeding/`.
+    private func seedingRecord(_ infoHash: InfoHash, download: Download, storage: TorrentStorage) -> PendingWrite {
+        let have = Bitfield(count: storage.info.pieceCount, allSet: true)
+        let record = SeedingRecord(metainfoBytes: download.metainfoBytes, dataPath: storage.finalPath,
+                                   resume: ResumeState(infoHash: infoHash, have: have, files: storage.fileStamps()))
+        return PendingWrite(bytes: record.encoded(), path: SeedingRecord.path(for: infoHash, stateDirectory: configuration.stateDirectory),
+                            mode: 0o600)
     }
 
     private func recorded(_ infoHash: InfoHash, finalPath: String, bytes: Int64, failures: [String]) {
@@ -1049,6 +1055,13 @@ public actor ApplianceSupervisor {
         if fresh.stateDirectory != old.stateDirectory {
             changes.append("state_dir")
             saveCatalog()
+            // Finished downloads are recorded in the new folder, or the next
+            // start (which reads only that one) would not seed them.
+            let records = downloads.compactMap { infoHash, download -> PendingWrite? in
+                guard download.inboxPath == nil, let tracked = running[infoHash], tracked.session.snapshot.isComplete else { return nil }
+                return seedingRecord(infoHash, download: download, storage: tracked.session.storage)
+            }
+            writeInBackground(records, failureEvent: "state.save_failed")
         }
         var unapplied: [String] = []
         if fresh.network != old.network, let peers {

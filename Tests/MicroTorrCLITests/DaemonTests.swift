@@ -476,14 +476,7 @@ struct DaemonTests {
     /// size, mtime and inode. Neither the share nor the finished download
     /// is read again.
     @Test func stateSurvivesTheDiskBeingRenumbered() throws {
-        let a = DaemonFixture(embeddedTracker: true)
-        try a.start(settleSeconds: 0.3)
-        _ = try a.share(pseudoRandomBytes(count: 400_000, seed: 41), as: "shared.bin")
-        let (scratch, torrent) = try Fixtures.seedData(size: 300_000, tracker: "http://127.0.0.1:\(a.trackerPort)/announce")
-        try FileManager.default.copyItem(atPath: "\(scratch.path)/seed/data.bin", toPath: "\(a.downloads)/data.bin")
-        try FileManager.default.copyItem(atPath: "\(scratch.path)/\(torrent)", toPath: "\(a.inbox)/data.mtorrent")
-        #expect(a.waitForEvent("download.finished", timeout: 30) != nil, "\(a.log)")
-        #expect(try a.waitForState("data.bin", "seeding"))
+        let a = try Self.daemonSeedingAShareAndAFinishedDownload()
         #expect(a.stop().status == 0)
 
         let state = "\(a.root)/state"
@@ -500,6 +493,41 @@ struct DaemonTests {
         #expect(a.events("torrent.created").isEmpty)
         #expect(a.events("data.verified").isEmpty, "\(a.log)")
         #expect(a.stop().status == 0)
+    }
+
+    /// `state_dir` moved by an edit: the next start, which reads only the
+    /// new folder, still seeds the finished download without checking it
+    /// and the share from the hashing cache (before, the download's record
+    /// stayed in the old folder and it was no longer seeded).
+    @Test func stateMovedByAnEditIsFoundAtTheNextStart() throws {
+        let a = try Self.daemonSeedingAShareAndAFinishedDownload()
+        try a.writeConfig(a.yaml.replacingOccurrences(of: "state_dir: \(a.root)/state", with: "state_dir: \(a.root)/state2"))
+        let reloaded = try #require(a.waitForEvent("config.reloaded", timeout: 20), "\(a.log)")
+        #expect((reloaded["changed"] as? [String])?.contains("state_dir") == true)
+        #expect(a.stop().status == 0)
+
+        try a.start(settleSeconds: 0.3)
+        #expect(try a.waitForState("data.bin", "seeding", timeout: 20), "\(a.log)")
+        #expect(try a.waitForState("shared.bin", "seeding", timeout: 20))
+        #expect(a.events("data.verified").isEmpty, "\(a.log)")
+        #expect(a.events("share.cached").map { $0["torrent"] as? String } == ["shared.bin"])
+        #expect(a.stop().status == 0)
+    }
+
+    /// A daemon seeding `shared.bin` from its share and `data.bin`, a
+    /// finished download (data found in place, its `.mtorrent` filed under
+    /// `.done/`): state for a restart of each kind.
+    private static func daemonSeedingAShareAndAFinishedDownload() throws -> DaemonFixture {
+        let a = DaemonFixture(embeddedTracker: true)
+        try a.start(settleSeconds: 0.3)
+        _ = try a.share(pseudoRandomBytes(count: 400_000, seed: 41), as: "shared.bin")
+        let (scratch, torrent) = try Fixtures.seedData(size: 300_000, tracker: "http://127.0.0.1:\(a.trackerPort)/announce")
+        try FileManager.default.copyItem(atPath: "\(scratch.path)/seed/data.bin", toPath: "\(a.downloads)/data.bin")
+        try FileManager.default.copyItem(atPath: "\(scratch.path)/\(torrent)", toPath: "\(a.inbox)/data.mtorrent")
+        #expect(a.waitForEvent("download.finished", timeout: 30) != nil, "\(a.log)")
+        #expect(try a.waitForState("data.bin", "seeding"))
+        #expect(DaemonFixture.waitForFile("\(a.inbox)/.done/data.mtorrent", timeout: 10))
+        return a
     }
 
     /// Adds one to the device number of every file stamp (a list of four
