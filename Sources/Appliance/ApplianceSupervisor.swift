@@ -639,6 +639,11 @@ public actor ApplianceSupervisor {
 
     private func accept(_ path: String, bytes: [UInt8], metainfo: Metainfo) {
         let infoHash = metainfo.infoHash
+        // Dropped again to fetch a finished download whose data was
+        // deleted: not "already here" (the rescan may not have noticed yet).
+        if let finished = downloads[infoHash], finished.inboxPath == nil {
+            forgetFinishedDownloadIfGone(infoHash, download: finished)
+        }
         if running[infoHash] != nil || downloads[infoHash] != nil {
             logger.info("torrent already here", metadata: [
                 "event": "inbox.duplicate", "torrent": .string(metainfo.info.name), "info_hash": .string(infoHash.hex),
@@ -834,15 +839,19 @@ public actor ApplianceSupervisor {
     /// A finished download whose data was deleted stops seeding.
     private func checkFinishedDownloadsStillThere() {
         for (infoHash, download) in downloads where download.inboxPath == nil {
-            guard let tracked = running[infoHash], tracked.session.snapshot.isComplete,
-                  access(tracked.session.storage.finalPath, F_OK) != 0 else { continue }
-            logger.info("downloaded data removed; torrent stopped", metadata: [
-                "event": "download.gone", "torrent": .string(download.name), "info_hash": .string(infoHash.hex),
-            ])
-            downloads[infoHash] = nil
-            stopTorrent(infoHash)
-            unlink(SeedingRecord.path(for: infoHash, stateDirectory: configuration.stateDirectory))
+            forgetFinishedDownloadIfGone(infoHash, download: download)
         }
+    }
+
+    private func forgetFinishedDownloadIfGone(_ infoHash: InfoHash, download: Download) {
+        guard let tracked = running[infoHash], tracked.session.snapshot.isComplete,
+              access(tracked.session.storage.finalPath, F_OK) != 0 else { return }
+        logger.info("downloaded data removed; torrent stopped", metadata: [
+            "event": "download.gone", "torrent": .string(download.name), "info_hash": .string(infoHash.hex),
+        ])
+        downloads[infoHash] = nil
+        stopTorrent(infoHash)
+        unlink(SeedingRecord.path(for: infoHash, stateDirectory: configuration.stateDirectory))
     }
 
     private func refuse(_ path: String, reason: String) {

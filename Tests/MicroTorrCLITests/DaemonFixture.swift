@@ -67,6 +67,17 @@ final class DaemonFixture {
         try (text ?? yaml).write(toFile: configPath, atomically: true, encoding: .utf8)
     }
 
+    /// Two daemons started: A with the embedded tracker (sending at most
+    /// `uploadKBps` to peers, 0 = no limit), B using A's tracker.
+    static func startedPair(uploadKBps: Int = 0) throws -> (a: DaemonFixture, b: DaemonFixture) {
+        let a = DaemonFixture(embeddedTracker: true)
+        a.uploadKBps = uploadKBps
+        let b = DaemonFixture(embeddedTracker: false, trackerPort: a.trackerPort)
+        try a.start(settleSeconds: 0.3)
+        try b.start(settleSeconds: 0.3)
+        return (a, b)
+    }
+
     /// Starts the daemon and waits for `daemon.started`.
     func start(settleSeconds: Double = 1.0, rescanSeconds: Double = 30) throws {
         if !FileManager.default.fileExists(atPath: configPath) { try writeConfig() }

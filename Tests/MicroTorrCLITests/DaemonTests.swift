@@ -445,10 +445,7 @@ struct DaemonTests {
     /// without fetching it again. Before, the `.mtorrent` went to `.done/`
     /// all the same, and after a restart the download was not seeded.
     @Test func aDownloadThatCannotBeRecordedKeepsItsTorrentInTheInbox() throws {
-        let a = DaemonFixture(embeddedTracker: true)
-        let b = DaemonFixture(embeddedTracker: false, trackerPort: a.trackerPort)
-        try a.start(settleSeconds: 0.3)
-        try b.start(settleSeconds: 0.3)
+        let (a, b) = try DaemonFixture.startedPair()
         try? FileManager.default.removeItem(atPath: "\(b.root)/state/seeding")
         try Data([1]).write(to: URL(fileURLWithPath: "\(b.root)/state/seeding"))
         let content = pseudoRandomBytes(count: 300_000, seed: 31)
@@ -557,14 +554,31 @@ struct DaemonTests {
         #expect(before != Data(root.encoded()), "no file stamp found in \(path)")
     }
 
+    /// A finished download deleted by hand, its `.mtorrent` dropped again
+    /// at once: fetched again, not filed as "already here" (before, until a
+    /// rescan noticed the data gone, up to 30 s later).
+    @Test func aDeletedDownloadDroppedAgainIsFetchedAgain() throws {
+        let (a, b) = try DaemonFixture.startedPair()
+        let content = pseudoRandomBytes(count: 300_000, seed: 47)
+        let torrent = try a.share(content, as: "again.bin")
+        try FileManager.default.copyItem(atPath: torrent, toPath: "\(b.inbox)/again.mtorrent")
+        #expect(b.waitForEvent("download.finished", timeout: 60) != nil, "\(b.log.suffix(3000))")
+        #expect(DaemonFixture.waitForFile("\(b.inbox)/.done/again.mtorrent", timeout: 10))
+
+        try FileManager.default.removeItem(atPath: "\(b.downloads)/again.bin")
+        try FileManager.default.copyItem(atPath: torrent, toPath: "\(b.inbox)/again-2.mtorrent")
+        #expect(eventually(timeout: 20, every: 0.05) { b.events("download.finished").count == 2 }, "\(b.log.suffix(3000))")
+        #expect(b.events("inbox.duplicate").isEmpty)
+        #expect(FileManager.default.contents(atPath: "\(b.downloads)/again.bin") == Data(content))
+        #expect(try b.waitForState("again.bin", "seeding", timeout: 10))
+        #expect(b.stop().status == 0)
+        #expect(a.stop().status == 0)
+    }
+
     /// A download interrupted by a restart of the daemon resumes: it does
     /// not fetch again what it had verified.
     @Test func interruptedDownloadResumesAfterRestart() throws {
-        let a = DaemonFixture(embeddedTracker: true)
-        a.uploadKBps = 1000
-        let b = DaemonFixture(embeddedTracker: false, trackerPort: a.trackerPort)
-        try a.start(settleSeconds: 0.3)
-        try b.start(settleSeconds: 0.3)
+        let (a, b) = try DaemonFixture.startedPair(uploadKBps: 1000)
         let content = pseudoRandomBytes(count: 5_000_000, seed: 12)
         let torrent = try a.share(content, as: "series.bin")
         try FileManager.default.copyItem(atPath: torrent, toPath: "\(b.inbox)/series.bin.mtorrent")
