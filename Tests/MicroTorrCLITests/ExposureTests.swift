@@ -98,9 +98,11 @@ struct ExposureTests {
         // 128 awaiting a handshake, at most 32 evicted and closing on their
         // own event loop (ConnectionLimiter.maxClosing), the real peer's,
         // and connections accepted but not yet active on the loop they were
-        // handed to. Seen: peaks of 176-249 from a base of 22; 270 before
-        // the closing cap, when this bound was 128 + 100.
-        #expect(peakDescriptors <= baseDescriptors + 128 + 32 + 100, "descriptors \(baseDescriptors) → \(peakDescriptors)")
+        // handed to (their number grows with the machine's load). Seen:
+        // peaks of 176-249 from a base of 22 alone, 284 in a full parallel
+        // test run; 270 before the closing cap, when this bound was
+        // 128 + 100. Without the caps the 1 800 held connections show.
+        #expect(peakDescriptors <= baseDescriptors + 128 + 32 + 150, "descriptors \(baseDescriptors) → \(peakDescriptors)")
         // Measured +2.0-2.3 MiB over 6 800-9 700 flood connections: 4 MiB
         // plus 1 KiB per connection opened catches a leak of 1.5 KiB per
         // connection however many the machine managed to open.
