@@ -76,7 +76,12 @@ public actor ApplianceSupervisor {
     /// another program): the old ones keep serving, `configuration` keeps
     /// their running values, and a rescan reloads to try again, one rescan
     /// later at first, then twice as long each time, up to 10 min.
-    private var listenerRetry = (failures: 0, at: 0.0)
+    private struct ListenerRetry {
+        var sections: [String] = []
+        var failures = 0
+        var at = 0.0
+    }
+    private var listenerRetry = ListenerRetry()
     /// A reload runs at a time; one asked for meanwhile runs after it.
     private var reloading = false
     private var reloadAgain: String?
@@ -337,7 +342,8 @@ public actor ApplianceSupervisor {
         scanInbox()
         checkFinishedDownloadsStillThere()
         refuseFailedDownloads()
-        if listenerRetry.failures > 0, MonotonicClock.seconds() >= listenerRetry.at {
+        if !listenerRetry.sections.isEmpty, !reloading, MonotonicClock.seconds() >= listenerRetry.at {
+            listenerRetry.at = .infinity  // one at a time: the reload sets the next
             Task { await self.reload(trigger: "retry") }
         }
     }
@@ -763,11 +769,13 @@ public actor ApplianceSupervisor {
         guard !stopping, let download = downloads[infoHash], let tracked = running[infoHash] else { return }
         let storage = tracked.session.storage
         let write = seedingRecord(infoHash, download: download, storage: storage)
+        let stateDirectory = configuration.stateDirectory
         // The record is on disk before the `.mtorrent` leaves the inbox: a
         // crash in between finds it still there (and the data verified).
         Task {
             let failures = await Self.write([write])
-            self.recorded(infoHash, finalPath: storage.finalPath, bytes: storage.info.totalLength, failures: failures)
+            self.recorded(infoHash, finalPath: storage.finalPath, bytes: storage.info.totalLength, failures: failures,
+                          stateDirectory: stateDirectory)
         }
     }
 
@@ -781,11 +789,17 @@ public actor ApplianceSupervisor {
                             mode: 0o600)
     }
 
-    private func recorded(_ infoHash: InfoHash, finalPath: String, bytes: Int64, failures: [String]) {
+    private func recorded(_ infoHash: InfoHash, finalPath: String, bytes: Int64, failures: [String], stateDirectory: String) {
         for failure in failures {
             logger.error("cannot save state", metadata: ["event": "state.save_failed", "error": .string(failure)])
         }
         guard var download = downloads[infoHash] else { return }
+        // `state_dir` moved while the record was written: the move's rewrite
+        // skipped this download (still in the inbox then).
+        if failures.isEmpty, stateDirectory != configuration.stateDirectory, let tracked = running[infoHash] {
+            writeInBackground([seedingRecord(infoHash, download: download, storage: tracked.session.storage)],
+                              failureEvent: "state.save_failed")
+        }
         rmdir("\(configuration.downloadDirectory)/\(Self.stagingDirectoryName)/\(infoHash.hex)")
         if let inboxPath = download.inboxPath {
             if failures.isEmpty {
@@ -996,11 +1010,33 @@ public actor ApplianceSupervisor {
                     "event": "config.rejected", "error": .string(issue.description), "trigger": .string(trigger),
                 ])
             }
+            scheduleListenerRetry(listenerRetry.sections)
             return
         }
-        let changes = await apply(fresh)
+        guard let (changes, unapplied) = await apply(fresh) else {
+            scheduleListenerRetry(listenerRetry.sections)
+            return
+        }
+        scheduleListenerRetry(unapplied)
         logger.info("configuration reloaded", metadata: [
             "event": "config.reloaded", "trigger": .string(trigger), "changed": .array(changes.map { .string($0) }),
+        ])
+    }
+
+    /// Listener sections still to move: a rescan reloads again when due
+    /// (a file rejected meanwhile also counts as a failed attempt, so an
+    /// invalid edit is not logged again at every rescan).
+    private func scheduleListenerRetry(_ sections: [String]) {
+        guard !sections.isEmpty else {
+            listenerRetry = ListenerRetry()
+            return
+        }
+        let failures = listenerRetry.failures + 1
+        let wait = BackoffSchedule(initial: .seconds(options.rescanSeconds), maximum: .seconds(600)).seconds(afterFailures: failures)
+        listenerRetry = ListenerRetry(sections: sections, failures: failures, at: MonotonicClock.seconds() + wait)
+        logger.warning("part of the configuration waits for its addresses", metadata: [
+            "event": "config.retry_scheduled", "sections": .array(sections.map { .string($0) }),
+            "retry_in_s": .stringConvertible(wait.rounded()),
         ])
     }
 
@@ -1010,7 +1046,11 @@ public actor ApplianceSupervisor {
     /// `await`, so events handled meanwhile see one consistent state; the
     /// listeners move next, then shares are retargeted to the tracker URL
     /// that is in effect (an entry hashed meanwhile follows by itself).
-    private func apply(_ fresh: ApplianceConfiguration) async -> [String] {
+    /// `configuration` holds what runs: a listener's section takes its new
+    /// value once it listens there. Returns nil if the file is refused,
+    /// else the sections that changed and those whose addresses could not
+    /// be bound.
+    private func apply(_ fresh: ApplianceConfiguration) async -> (changes: [String], unapplied: [String])? {
         let old = configuration
         var changes: [String] = []
         do {
@@ -1019,11 +1059,15 @@ public actor ApplianceSupervisor {
             logger.error("configuration rejected; the running one stays", metadata: [
                 "event": "config.rejected", "error": .string("\(error)"),
             ])
-            return []
+            return nil
         }
         let oldURL = announceURL()
-        configuration = fresh
-        board.configuration = fresh
+        var applied = fresh
+        applied.network = old.network
+        applied.tracker.embedded = old.tracker.embedded
+        applied.status = old.status
+        configuration = applied
+        board.configuration = applied
         if fresh.limits.uploadKBps != old.limits.uploadKBps || fresh.limits.downloadKBps != old.limits.downloadKBps {
             changes.append("limits")
             applyRates()
@@ -1077,9 +1121,9 @@ public actor ApplianceSupervisor {
             changes.append("network")
             do {
                 try await peers.rebind(hosts: try listenHosts(fresh), port: fresh.network.port)
+                configuration.network = fresh.network
                 for tracked in running.values { await tracked.announcer.setPort(UInt16(clamping: peers.port)) }
             } catch {
-                configuration.network = old.network
                 unapplied.append("network")
                 logger.error("cannot listen on the new address; peers stay where they were", metadata: [
                     "event": "config.partially_applied", "error": .string("\(error)"),
@@ -1088,52 +1132,37 @@ public actor ApplianceSupervisor {
         }
         if fresh.tracker.embedded != old.tracker.embedded, !stopping {
             changes.append("tracker.embedded")
-            let previous = tracker
-            tracker = nil
-            await previous?.shutdown()
-            var started: TrackerServer?
-            do {
-                started = try await startTracker(fresh)
-            } catch {
-                configuration.tracker.embedded = old.tracker.embedded
+            let samePort = Self.port(of: fresh.tracker.embedded.listen, default: Self.defaultTrackerPort)
+                == Self.port(of: old.tracker.embedded.listen, default: Self.defaultTrackerPort)
+            if let error = await moveListener(
+                current: { self.tracker }, replace: { self.tracker = $0 }, samePort: samePort,
+                startNew: { try await self.startTracker(fresh) }, startOld: { try await self.startTracker(old) },
+                close: { await $0.shutdown() }) {
                 unapplied.append("tracker.embedded")
                 logger.error("cannot start the embedded tracker; it stays where it was", metadata: [
                     "event": "tracker.failed", "error": .string("\(error)"),
                 ])
-                started = try? await startTracker(old)
+            } else {
+                configuration.tracker.embedded = fresh.tracker.embedded
             }
-            if stopping { await started?.shutdown() } else { tracker = started }
         }
         if fresh.status != old.status, !stopping {
             changes.append("status")
-            let previous = statusServer
-            statusServer = nil
-            await previous?.close()
-            var started: StatusServer?
-            do {
-                started = try await startStatusServer(fresh)
-            } catch {
-                configuration.status = old.status
+            let samePort = Self.port(of: fresh.status.listen, default: Self.defaultStatusPort)
+                == Self.port(of: old.status.listen, default: Self.defaultStatusPort)
+            if let error = await moveListener(
+                current: { self.statusServer }, replace: { self.statusServer = $0 }, samePort: samePort,
+                startNew: { try await self.startStatusServer(fresh) }, startOld: { try await self.startStatusServer(old) },
+                close: { await $0.close() }) {
                 unapplied.append("status")
                 logger.error("cannot start the status server; it stays where it was", metadata: [
                     "event": "status.failed", "error": .string("\(error)"),
                 ])
-                started = try? await startStatusServer(old)
+            } else {
+                configuration.status = fresh.status
             }
-            if stopping { await started?.close() } else { statusServer = started }
         }
         board.configuration = configuration
-        if unapplied.isEmpty {
-            listenerRetry = (0, 0)
-        } else {
-            let failures = listenerRetry.failures + 1
-            let wait = BackoffSchedule(initial: .seconds(options.rescanSeconds), maximum: .seconds(600)).seconds(afterFailures: failures)
-            listenerRetry = (failures, MonotonicClock.seconds() + wait)
-            logger.warning("part of the configuration waits for its addresses", metadata: [
-                "event": "config.retry_scheduled", "sections": .array(unapplied.map { .string($0) }),
-                "retry_in_s": .stringConvertible(wait.rounded()),
-            ])
-        }
         // After the listeners: the URL of an embedded tracker that could
         // not move is still the old one.
         let newURL = announceURL()
@@ -1142,8 +1171,55 @@ public actor ApplianceSupervisor {
             if fresh.torrentDirectory != old.torrentDirectory { changes.append("torrent_dir") }
             retargetShares(announceURL: newURL, moved: newURL != oldURL)
         }
+        return (changes, unapplied)
+    }
 
-        return changes
+    /// Moves a listener (status server, embedded tracker) to its new
+    /// address. The new one is bound before the old one closes, so an
+    /// address that is refused leaves the old one serving, the tracker's
+    /// swarms included; only when both use the same port (a host change)
+    /// is the old one closed first, and bound again if the new one still
+    /// fails. Returns why the new address was refused, or nil.
+    private func moveListener<Server: Sendable>(
+        current: () -> Server?, replace: (Server?) -> Void, samePort: Bool,
+        startNew: () async throws -> Server?, startOld: () async throws -> Server?, close: (Server) async -> Void
+    ) async -> (any Error)? {
+        func install(_ started: Server?) async {
+            // A stop meanwhile closed the one it found; this one is extra.
+            if stopping {
+                if let started { await close(started) }
+                return
+            }
+            let previous = current()
+            replace(started)
+            if let previous { await close(previous) }
+        }
+        let refusal: any Error
+        do {
+            await install(try await startNew())
+            return nil
+        } catch {
+            refusal = error
+        }
+        guard samePort, !stopping else { return refusal }
+        let previous = current()
+        replace(nil)
+        if let previous { await close(previous) }
+        do {
+            await install(try await startNew())
+            return nil
+        } catch {
+            await install(try? await startOld())
+            return error
+        }
+    }
+
+    private static let defaultTrackerPort = 6969
+    private static let defaultStatusPort = 6880
+
+    /// The port of a `HOST[:PORT]` setting, nil if unreadable.
+    private static func port(of listen: String, default defaultPort: Int) -> Int? {
+        HostPort.parse(listen).map { $0.port ?? defaultPort }
     }
 
     /// Shared torrents' `.mtorrent` files rewritten into `torrent_dir`
@@ -1178,7 +1254,7 @@ public actor ApplianceSupervisor {
     private func startTracker(_ configuration: ApplianceConfiguration) async throws -> TrackerServer? {
         let embedded = configuration.tracker.embedded
         guard embedded.enabled else { return nil }
-        guard let (host, port) = HostPort.parse(embedded.listen).map({ ($0.host, $0.port ?? 6969) }) else {
+        guard let (host, port) = HostPort.parse(embedded.listen).map({ ($0.host, $0.port ?? Self.defaultTrackerPort) }) else {
             throw ApplianceError("tracker.embedded.listen: cannot read \(embedded.listen)")
         }
         var trackerConfiguration = TrackerConfiguration()
@@ -1192,7 +1268,7 @@ public actor ApplianceSupervisor {
     }
 
     private func startStatusServer(_ configuration: ApplianceConfiguration) async throws -> StatusServer {
-        guard let (host, port) = HostPort.parse(configuration.status.listen).map({ ($0.host, $0.port ?? 6880) }) else {
+        guard let (host, port) = HostPort.parse(configuration.status.listen).map({ ($0.host, $0.port ?? Self.defaultStatusPort) }) else {
             throw ApplianceError("status.listen: cannot read \(configuration.status.listen)")
         }
         do {
@@ -1225,7 +1301,7 @@ public actor ApplianceSupervisor {
             let first = configuration.network.interfaces.first.flatMap { try? InterfaceAddress.ipv4(of: $0) }
             host = first ?? InterfaceAddress.firstNonLoopbackIPv4() ?? "127.0.0.1"
         }
-        return "http://\(HostPort.format(host: host, port: listen?.port ?? 6969))/announce"
+        return "http://\(HostPort.format(host: host, port: listen?.port ?? Self.defaultTrackerPort))/announce"
     }
 
     private func makeDirectories(_ configuration: ApplianceConfiguration) throws {

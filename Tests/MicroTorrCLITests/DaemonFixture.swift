@@ -69,12 +69,12 @@ final class DaemonFixture {
 
     /// Two daemons started: A with the embedded tracker (sending at most
     /// `uploadKBps` to peers, 0 = no limit), B using A's tracker.
-    static func startedPair(uploadKBps: Int = 0) throws -> (a: DaemonFixture, b: DaemonFixture) {
+    static func startedPair(uploadKBps: Int = 0, rescanSeconds: Double = 30) throws -> (a: DaemonFixture, b: DaemonFixture) {
         let a = DaemonFixture(embeddedTracker: true)
         a.uploadKBps = uploadKBps
         let b = DaemonFixture(embeddedTracker: false, trackerPort: a.trackerPort)
-        try a.start(settleSeconds: 0.3)
-        try b.start(settleSeconds: 0.3)
+        try a.start(settleSeconds: 0.3, rescanSeconds: rescanSeconds)
+        try b.start(settleSeconds: 0.3, rescanSeconds: rescanSeconds)
         return (a, b)
     }
 

@@ -337,10 +337,18 @@ struct DaemonTests {
         let a = DaemonFixture(embeddedTracker: true)
         try a.start(settleSeconds: 0.3, rescanSeconds: 0.5)
         let (oldStatus, oldTracker) = (a.statusPort, a.trackerPort)
-        let (newStatus, newTracker) = (BackgroundProcess.freePort(), BackgroundProcess.freePort())
-        let holders = [newStatus, newTracker].compactMap { BackgroundProcess.listenLoopback(port: $0) }
+        let newStatus = BackgroundProcess.freePort()
+        let newTracker = try #require(firstValue(timeout: 5) { () -> Int? in
+            let port = BackgroundProcess.freePort()
+            return port != newStatus ? port : nil
+        })
+        var holders = [newStatus, newTracker].compactMap { BackgroundProcess.listenLoopback(port: $0) }
         defer { holders.forEach { close($0) } }
         try #require(holders.count == 2)
+        // A connection to the old tracker: it stays open while the tracker
+        // stays (a failed move does not restart it).
+        let client = try #require(BackgroundProcess.connectLoopback(port: oldTracker))
+        defer { close(client) }
         a.statusPort = newStatus
         a.trackerPort = newTracker
         try a.writeConfig()
@@ -348,16 +356,27 @@ struct DaemonTests {
         #expect(a.waitForEvent("tracker.failed", timeout: 20) != nil, "\(a.log)")
         let oldStatusReply = try ProcessRunner.run("/usr/bin/curl", ["-s", "--max-time", "10", "http://127.0.0.1:\(oldStatus)/status"])
         #expect(oldStatusReply.status == 0 && oldStatusReply.stdout.contains("\"torrents\""), "\(oldStatusReply.stderr)")
-        #expect(BackgroundProcess.waitForPort(oldTracker, timeout: 5))
         // Retried at rescans, with back-off: a few times, not every rescan.
         #expect(a.waitForEvent("config.retry_scheduled", timeout: 20) { ($0["sections"] as? [String]) == ["tracker.embedded", "status"] } != nil)
         Thread.sleep(forTimeInterval: 3)
         let attempts = a.events("status.failed").count
         #expect((2...4).contains(attempts), "\(attempts) attempts in ~3 s of 0.5 s rescans")
+        #expect(BackgroundProcess.secondsUntilClosed(client, limit: 0.5) == nil, "the old tracker was restarted")
+        // A broken edit meanwhile is logged, and not again at every rescan.
+        let rejectedBefore = a.events("config.rejected").count
+        try a.writeConfig(a.yaml + "limits: [\n")
+        #expect(a.waitForEvent("config.rejected", timeout: 20) != nil)
+        Thread.sleep(forTimeInterval: 3)
+        let rejected = a.events("config.rejected").count - rejectedBefore
+        #expect((1...3).contains(rejected), "\(rejected) rejections in ~3 s of 0.5 s rescans")
+        try a.writeConfig()
 
+        // Freed: moved by the next retry (back-off up to 16 s by now).
         holders.forEach { close($0) }
-        #expect(BackgroundProcess.waitForPort(newStatus, timeout: 20), "\(a.log.suffix(3000))")
-        #expect(BackgroundProcess.waitForPort(newTracker, timeout: 20))
+        holders = []
+        #expect(BackgroundProcess.secondsUntilClosed(client, limit: 40) != nil, "the old tracker is closed once it moved")
+        #expect(BackgroundProcess.waitForPort(newStatus, timeout: 10), "\(a.log.suffix(3000))")
+        #expect(BackgroundProcess.waitForPort(newTracker, timeout: 10))
         #expect(try a.status()["torrents"] != nil)
         #expect(BackgroundProcess.connectLoopback(port: oldStatus).map { close($0) } == nil)
         #expect(BackgroundProcess.connectLoopback(port: oldTracker).map { close($0) } == nil)
@@ -558,7 +577,8 @@ struct DaemonTests {
     /// at once: fetched again, not filed as "already here" (before, until a
     /// rescan noticed the data gone, up to 30 s later).
     @Test func aDeletedDownloadDroppedAgainIsFetchedAgain() throws {
-        let (a, b) = try DaemonFixture.startedPair()
+        // No rescan during the test: only the re-drop can notice the deletion.
+        let (a, b) = try DaemonFixture.startedPair(rescanSeconds: 3600)
         let content = pseudoRandomBytes(count: 300_000, seed: 47)
         let torrent = try a.share(content, as: "again.bin")
         try FileManager.default.copyItem(atPath: torrent, toPath: "\(b.inbox)/again.mtorrent")
