@@ -19,7 +19,7 @@ tool="$PWD/Tests/Interop/libtorrent_tool.py"
 make_work_with_pids
 cd "$work"
 mkdir seed
-head -c "$((SIZE_MIB << 20))" /dev/urandom > seed/data.bin
+make_seed_file "$SIZE_MIB" seed/data.bin
 "$bin" create seed/data.bin --no-id-hash --piece-length "$PIECE" -o t.torrent -v 0 > create.out
 pieces=$(grep -o '[0-9]* pieces' create.out | cut -d' ' -f1) || { echo "pieces.error: no piece count from create" >&2; exit 1; }
 if port_open 17905; then echo "pieces.error: port 17905 is taken (a leftover run?)" >&2; exit 1; fi
@@ -41,6 +41,7 @@ for round in $(seq "$ROUNDS"); do
 done
 echo "pieces.size_mib: $SIZE_MIB"
 echo "pieces.piece_count: $pieces"
+echo "pieces.page_cache_dropped: $cache_dropped"
 for name in microtorr libtorrent ${BASELINE:+baseline}; do
     [ -s "$name.times" ] || { echo "pieces.${name}_from_libtorrent.error: no valid round"; continue; }
     echo "pieces.${name}_from_libtorrent.seconds: $(median < "$name.times")"

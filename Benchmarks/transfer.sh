@@ -23,13 +23,7 @@ tool="$PWD/Tests/Interop/libtorrent_tool.py"
 make_work_with_pids
 cd "$work"
 mkdir seed
-head -c "$((SIZE_MIB << 20))" /dev/urandom > seed/data.bin
-# The new file's pages are dropped from the page cache (as root), so the
-# seeder reads it as it would an older file: right after it was written,
-# libtorrent's leecher paid ~0.6 s more system time per round (1.81 vs
-# 1.16 s median, session 13), which flattered our ratio (1.75x vs 1.47x).
-cache_dropped=no
-if sync && echo 3 2>/dev/null > /proc/sys/vm/drop_caches; then cache_dropped=yes; fi
+make_seed_file "$SIZE_MIB" seed/data.bin
 "$bin" create seed/data.bin --no-id-hash --piece-length 1M -t http://127.0.0.1:17960/announce -o t.torrent -v 0 >/dev/null
 
 # A leftover seeder on one of the ports (a stale run's) would serve another

@@ -769,13 +769,11 @@ public actor ApplianceSupervisor {
         guard !stopping, let download = downloads[infoHash], let tracked = running[infoHash] else { return }
         let storage = tracked.session.storage
         let write = seedingRecord(infoHash, download: download, storage: storage)
-        let stateDirectory = configuration.stateDirectory
         // The record is on disk before the `.mtorrent` leaves the inbox: a
         // crash in between finds it still there (and the data verified).
         Task {
             let failures = await Self.write([write])
-            self.recorded(infoHash, finalPath: storage.finalPath, bytes: storage.info.totalLength, failures: failures,
-                          stateDirectory: stateDirectory)
+            self.recorded(infoHash, finalPath: storage.finalPath, bytes: storage.info.totalLength, failures: failures)
         }
     }
 
@@ -789,17 +787,11 @@ public actor ApplianceSupervisor {
                             mode: 0o600)
     }
 
-    private func recorded(_ infoHash: InfoHash, finalPath: String, bytes: Int64, failures: [String], stateDirectory: String) {
+    private func recorded(_ infoHash: InfoHash, finalPath: String, bytes: Int64, failures: [String]) {
         for failure in failures {
             logger.error("cannot save state", metadata: ["event": "state.save_failed", "error": .string(failure)])
         }
         guard var download = downloads[infoHash] else { return }
-        // `state_dir` moved while the record was written: the move's rewrite
-        // skipped this download (still in the inbox then).
-        if failures.isEmpty, stateDirectory != configuration.stateDirectory, let tracked = running[infoHash] {
-            writeInBackground([seedingRecord(infoHash, download: download, storage: tracked.session.storage)],
-                              failureEvent: "state.save_failed")
-        }
         rmdir("\(configuration.downloadDirectory)/\(Self.stagingDirectoryName)/\(infoHash.hex)")
         if let inboxPath = download.inboxPath {
             if failures.isEmpty {
@@ -1036,7 +1028,7 @@ public actor ApplianceSupervisor {
         listenerRetry = ListenerRetry(sections: sections, failures: failures, at: MonotonicClock.seconds() + wait)
         logger.warning("part of the configuration waits for its addresses", metadata: [
             "event": "config.retry_scheduled", "sections": .array(sections.map { .string($0) }),
-            "retry_in_s": .stringConvertible(wait.rounded()),
+            "retry_in_s": .stringConvertible((wait * 10).rounded() / 10),
         ])
     }
 
@@ -1109,9 +1101,10 @@ public actor ApplianceSupervisor {
             changes.append("state_dir")
             saveCatalog()
             // Finished downloads are recorded in the new folder, or the next
-            // start (which reads only that one) would not seed them.
+            // start (which reads only that one) would not seed them; those
+            // whose record is being written too (it goes to the old folder).
             let records = downloads.compactMap { infoHash, download -> PendingWrite? in
-                guard download.inboxPath == nil, let tracked = running[infoHash], tracked.session.snapshot.isComplete else { return nil }
+                guard let tracked = running[infoHash], tracked.session.snapshot.isComplete else { return nil }
                 return seedingRecord(infoHash, download: download, storage: tracked.session.storage)
             }
             writeInBackground(records, failureEvent: "state.save_failed")
@@ -1132,10 +1125,9 @@ public actor ApplianceSupervisor {
         }
         if fresh.tracker.embedded != old.tracker.embedded, !stopping {
             changes.append("tracker.embedded")
-            let samePort = Self.port(of: fresh.tracker.embedded.listen, default: Self.defaultTrackerPort)
-                == Self.port(of: old.tracker.embedded.listen, default: Self.defaultTrackerPort)
             if let error = await moveListener(
-                current: { self.tracker }, replace: { self.tracker = $0 }, samePort: samePort,
+                from: old.tracker.embedded.listen, to: fresh.tracker.embedded.listen, defaultPort: Self.defaultTrackerPort,
+                current: { self.tracker }, replace: { self.tracker = $0 },
                 startNew: { try await self.startTracker(fresh) }, startOld: { try await self.startTracker(old) },
                 close: { await $0.shutdown() }) {
                 unapplied.append("tracker.embedded")
@@ -1148,10 +1140,9 @@ public actor ApplianceSupervisor {
         }
         if fresh.status != old.status, !stopping {
             changes.append("status")
-            let samePort = Self.port(of: fresh.status.listen, default: Self.defaultStatusPort)
-                == Self.port(of: old.status.listen, default: Self.defaultStatusPort)
             if let error = await moveListener(
-                current: { self.statusServer }, replace: { self.statusServer = $0 }, samePort: samePort,
+                from: old.status.listen, to: fresh.status.listen, defaultPort: Self.defaultStatusPort,
+                current: { self.statusServer }, replace: { self.statusServer = $0 },
                 startNew: { try await self.startStatusServer(fresh) }, startOld: { try await self.startStatusServer(old) },
                 close: { await $0.close() }) {
                 unapplied.append("status")
@@ -1181,7 +1172,7 @@ public actor ApplianceSupervisor {
     /// is the old one closed first, and bound again if the new one still
     /// fails. Returns why the new address was refused, or nil.
     private func moveListener<Server: Sendable>(
-        current: () -> Server?, replace: (Server?) -> Void, samePort: Bool,
+        from oldListen: String, to newListen: String, defaultPort: Int, current: () -> Server?, replace: (Server?) -> Void,
         startNew: () async throws -> Server?, startOld: () async throws -> Server?, close: (Server) async -> Void
     ) async -> (any Error)? {
         func install(_ started: Server?) async {
@@ -1201,7 +1192,8 @@ public actor ApplianceSupervisor {
         } catch {
             refusal = error
         }
-        guard samePort, !stopping else { return refusal }
+        let port = { (listen: String) in HostPort.parse(listen).map { $0.port ?? defaultPort } }
+        guard port(newListen) == port(oldListen), !stopping else { return refusal }
         let previous = current()
         replace(nil)
         if let previous { await close(previous) }
@@ -1217,10 +1209,6 @@ public actor ApplianceSupervisor {
     private static let defaultTrackerPort = 6969
     private static let defaultStatusPort = 6880
 
-    /// The port of a `HOST[:PORT]` setting, nil if unreadable.
-    private static func port(of listen: String, default defaultPort: Int) -> Int? {
-        HostPort.parse(listen).map { $0.port ?? defaultPort }
-    }
 
     /// Shared torrents' `.mtorrent` files rewritten into `torrent_dir`
     /// announcing to `announceURL` (the info-hash does not change); with

@@ -277,8 +277,6 @@ public final class TorrentSession: @unchecked Sendable {
 
     // MARK: Connections (called on the loop)
 
-    /// A connection finished its handshake. Refuses ourselves, duplicates,
-    /// banned addresses and connections beyond the cap.
     /// Why a connection is turned away after its handshake: logged, and
     /// for a dialled one it decides when to dial again.
     private enum Refusal: String {
@@ -289,6 +287,8 @@ public final class TorrentSession: @unchecked Sendable {
         case tooManyPeers = "too many peers"
     }
 
+    /// A connection finished its handshake. Refuses ourselves, duplicates,
+    /// banned addresses and connections beyond the cap.
     func attach(channel: any Channel, handshake: Handshake, endpoint: PeerEndpoint?, outbound: Bool) {
         loop.preconditionInEventLoop()
         let refusal: Refusal?
@@ -525,7 +525,7 @@ public final class TorrentSession: @unchecked Sendable {
 
     private func scheduleDownloadWakeup(after seconds: Double) {
         guard downloadWakeup == nil else { return }
-        downloadWakeup = loop.scheduleTask(in: .seconds(fractional: seconds)) { [self] in
+        downloadWakeup = loop.scheduleTask(in: TimeAmount(.seconds(seconds))) { [self] in
             downloadWakeup = nil
             fillAll()
         }
@@ -636,7 +636,7 @@ public final class TorrentSession: @unchecked Sendable {
             if case .waiting(let timer) = heldBack { timer.cancel() }
             heldBack = .none
         } else if case .none = heldBack {
-            heldBack = .waiting(loop.scheduleTask(in: .seconds(fractional: configuration.writeBatchDelay)) { [self] in
+            heldBack = .waiting(loop.scheduleTask(in: TimeAmount(.seconds(configuration.writeBatchDelay))) { [self] in
                 heldBack = .overdue
                 writeNextBatch()
             })
@@ -883,7 +883,7 @@ public final class TorrentSession: @unchecked Sendable {
             if let wait = BandwidthLimit.take(request.length, from: uploadLimits) {
                 peer.requeueUpload(request)
                 uploadTurns.insert(key, at: 0)
-                uploadWakeup = loop.scheduleTask(in: .seconds(fractional: wait)) { [self] in
+                uploadWakeup = loop.scheduleTask(in: TimeAmount(.seconds(wait))) { [self] in
                     uploadWakeup = nil
                     pumpUploads()
                 }

@@ -43,9 +43,10 @@ struct ShareStateTests {
         try directory.write([4], to: "album/disc/c.flac.part")
         probe = try #require(ShareProbe(name: "album", in: directory.path))
         #expect(probe.inProgressFile == "disc/c.flac.part")
-        #expect(!probe.isSettled(now: ShareProbe.now() + 2, settle: 1))
-        #expect(!probe.isSettled(now: ShareProbe.now() + ShareProbe.abandonedAfter(settle: 1) - 1, settle: 1))
-        #expect(probe.isSettled(now: ShareProbe.now() + ShareProbe.abandonedAfter(settle: 1) + 0.1, settle: 1))
+        let changed = try #require(probe.inProgressChange)
+        #expect(!probe.isSettled(now: changed + 2, settle: 1))
+        #expect(!probe.isSettled(now: changed + ShareProbe.abandonedAfter(settle: 1) - 0.5, settle: 1))
+        #expect(probe.isSettled(now: changed + ShareProbe.abandonedAfter(settle: 1) + 0.1, settle: 1))
         #expect(ShareProbe.abandonedAfter(settle: 20) == 600)
     }
 

@@ -35,14 +35,7 @@ final class LoopbackSwarm {
     /// Runs `body` with a fresh swarm, then stops every session and
     /// listener it started, whether `body` threw or not.
     static func with(size: Int, pieceLength: Int = 65536, _ body: (LoopbackSwarm) async throws -> Void) async throws {
-        let swarm = try LoopbackSwarm(size: size, pieceLength: pieceLength)
-        do {
-            try await body(swarm)
-        } catch {
-            await swarm.shutdown()
-            throw error
-        }
-        await swarm.shutdown()
+        try await withTeardown(try LoopbackSwarm(size: size, pieceLength: pieceLength), body) { await $0.shutdown() }
     }
 
     /// A seeder of the whole file (upload limited to `uploadBytesPerSecond`

@@ -65,7 +65,7 @@ struct RarityOrderTests {
     /// half): each of its pieces comes first about equally often. Searched
     /// in index order, piece 0 came first half the time (after the run of
     /// the second half, which the search wraps around from).
-    @Test func aPeerWithPartOfABucketGetsEachOfItsPiecesEquallyOften() {
+    @Test func aPeerWithPartOfABucketGetsEachOfItsPiecesEquallyOften() throws {
         let pieceCount = 100
         let trials = 10_000
         var counts = [Int](repeating: 0, count: pieceCount)
@@ -75,7 +75,7 @@ struct RarityOrderTests {
             for piece in 0..<pieceCount { order.insert(piece, availability: 0) }
             for piece in 0..<pieceCount { order.increment(piece, from: 0) }
             let first = order.rarest(using: &random) { $0 < pieceCount / 2 }
-            counts[first ?? 0] += 1
+            counts[try #require(first)] += 1
         }
         // 200 expected for each of the 50 (binomial σ ≈ 14).
         let held = counts[0..<(pieceCount / 2)]

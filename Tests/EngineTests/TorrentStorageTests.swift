@@ -140,6 +140,12 @@ struct TorrentStorageTests {
             var byte: UInt8 = 0
             return pread(fd, &byte, 1, 0) == 1 ? byte : nil
         }
+        /// Whether `fd` is the file at `path` (same inode), not a number
+        /// handed to another file meanwhile.
+        func isFile(_ fd: Int32, at path: String) -> Bool {
+            var held = stat(), named = stat()
+            return fstat(fd, &held) == 0 && stat(path, &named) == 0 && held.st_ino == named.st_ino && held.st_dev == named.st_dev
+        }
         func nextOpenGets(_ fd: Int32) -> Bool {
             let other = open("/dev/null", O_RDONLY | O_CLOEXEC)
             defer { close(other) }
@@ -149,11 +155,13 @@ struct TorrentStorageTests {
         let held = try storage.descriptor(for: 0, writable: false)
         try writeAll(storage, content, order: [1, 2, 3])  // reopened read-write
         #expect(!nextOpenGets(held))
+        #expect(isFile(held, at: "\(directory.path)/r.bin.part"))
         #expect(firstByte(held) == content[0])
         #expect(storage.verifyAll(threads: 2).isComplete)
         try storage.finish()
         #expect(try Data(contentsOf: URL(fileURLWithPath: "\(directory.path)/r.bin")) == Data(content))
         #expect(!nextOpenGets(held))
+        #expect(isFile(held, at: "\(directory.path)/r.bin"))
         #expect(firstByte(held) == content[0])
         #expect(fcntl(held, F_GETFL) & O_ACCMODE == O_RDONLY)
         #expect(fcntl(held, F_GETFD) & FD_CLOEXEC != 0)

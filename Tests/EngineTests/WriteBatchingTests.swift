@@ -44,7 +44,7 @@ struct WriteBatchingTests {
         try await LoopbackSwarm.with(size: size, pieceLength: pieceLength) { swarm in
             try await swarm.startSeeder()
             let leecher = try await swarm.startLeecher(Self.holding(delay: 3600, cap: cap))
-            #expect(await eventually(timeout: 30) { leecher.snapshot.downloaded == Int64(size) }, "\(leecher.snapshot)")
+            #expect(await eventually(timeout: 30) { leecher.snapshot.downloaded >= Int64(size) }, "\(leecher.snapshot)")
             // (Less one: a block the seeder sent out of order can leave
             // one more piece open.)
             let written = (size - cap) / pieceLength - 1
@@ -63,7 +63,7 @@ struct WriteBatchingTests {
         try await LoopbackSwarm.with(size: size) { swarm in
             try await swarm.startSeeder()
             let first = try await swarm.startLeecher(Self.holding(delay: 3600))
-            #expect(await eventually(timeout: 30) { first.snapshot.downloaded == Int64(size) }, "\(first.snapshot)")
+            #expect(await eventually(timeout: 30) { first.snapshot.downloaded >= Int64(size) }, "\(first.snapshot)")
             #expect(first.snapshot.verifiedPieces == 0, "the blocks are held, none written")
             try await swarm.stop(first)
 
@@ -89,7 +89,9 @@ struct WriteBatchingTests {
     @Test func aStopHalfWayRecordsEveryPieceReceived() async throws {
         let size = 4 << 20, pieceLength = 64 << 10
         try await LoopbackSwarm.with(size: size, pieceLength: pieceLength) { swarm in
-            try await swarm.startSeeder(uploadBytesPerSecond: 1_000_000)
+            // 500 kB/s: ~6 s from the 1 MiB mark to the end, for the
+            // stop to land before it on a loaded machine.
+            try await swarm.startSeeder(uploadBytesPerSecond: 500_000)
             let leecher = try await swarm.startLeecher(Self.holding(delay: 3600))
             #expect(await eventually(timeout: 30) { leecher.snapshot.downloaded >= 1 << 20 }, "\(leecher.snapshot)")
             try await swarm.stop(leecher)

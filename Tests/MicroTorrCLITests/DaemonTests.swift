@@ -337,14 +337,10 @@ struct DaemonTests {
         let a = DaemonFixture(embeddedTracker: true)
         try a.start(settleSeconds: 0.3, rescanSeconds: 0.5)
         let (oldStatus, oldTracker) = (a.statusPort, a.trackerPort)
-        let newStatus = BackgroundProcess.freePort()
-        let newTracker = try #require(firstValue(timeout: 5) { () -> Int? in
-            let port = BackgroundProcess.freePort()
-            return port != newStatus ? port : nil
-        })
-        var holders = [newStatus, newTracker].compactMap { BackgroundProcess.listenLoopback(port: $0) }
-        defer { holders.forEach { close($0) } }
+        var holders = [BackgroundProcess.holdFreePort(), BackgroundProcess.holdFreePort()].compactMap { $0 }
+        defer { holders.forEach { close($0.fd) } }
         try #require(holders.count == 2)
+        let (newStatus, newTracker) = (holders[0].port, holders[1].port)
         // A connection to the old tracker: it stays open while the tracker
         // stays (a failed move does not restart it).
         let client = try #require(BackgroundProcess.connectLoopback(port: oldTracker))
@@ -356,27 +352,33 @@ struct DaemonTests {
         #expect(a.waitForEvent("tracker.failed", timeout: 20) != nil, "\(a.log)")
         let oldStatusReply = try ProcessRunner.run("/usr/bin/curl", ["-s", "--max-time", "10", "http://127.0.0.1:\(oldStatus)/status"])
         #expect(oldStatusReply.status == 0 && oldStatusReply.stdout.contains("\"torrents\""), "\(oldStatusReply.stderr)")
-        // Retried at rescans, with back-off: a few times, not every rescan.
-        #expect(a.waitForEvent("config.retry_scheduled", timeout: 20) { ($0["sections"] as? [String]) == ["tracker.embedded", "status"] } != nil)
-        Thread.sleep(forTimeInterval: 3)
-        let attempts = a.events("status.failed").count
-        #expect((2...4).contains(attempts), "\(attempts) attempts in ~3 s of 0.5 s rescans")
+        // Retried at rescans, with back-off (told by each attempt, so no
+        // count against the clock): one rescan, then twice as long each time.
+        func retryWaits() -> [Double] {
+            a.events("config.retry_scheduled").compactMap { Double("\($0["retry_in_s"] ?? "")") }
+        }
+        #expect(eventually(timeout: 20) { retryWaits().count >= 3 }, "\(a.log.suffix(3000))")
+        #expect(Array(retryWaits().prefix(3)) == [0.5, 1, 2])
+        #expect(a.events("config.retry_scheduled").first?["sections"] as? [String] == ["tracker.embedded", "status"])
         #expect(BackgroundProcess.secondsUntilClosed(client, limit: 0.5) == nil, "the old tracker was restarted")
-        // A broken edit meanwhile is logged, and not again at every rescan.
-        let rejectedBefore = a.events("config.rejected").count
+        // A broken edit meanwhile is logged and counts as an attempt: the
+        // back-off goes on, the file is not read again at every rescan.
+        let before = retryWaits().count
         try a.writeConfig(a.yaml + "limits: [\n")
         #expect(a.waitForEvent("config.rejected", timeout: 20) != nil)
-        Thread.sleep(forTimeInterval: 3)
-        let rejected = a.events("config.rejected").count - rejectedBefore
-        #expect((1...3).contains(rejected), "\(rejected) rejections in ~3 s of 0.5 s rescans")
+        #expect(eventually(timeout: 10) { retryWaits().count > before })
+        let waits = retryWaits()
+        #expect(zip(waits, waits.dropFirst()).allSatisfy { $1 == min($0 * 2, 600) }, "\(waits)")
+        let beforeRestore = retryWaits().count
         try a.writeConfig()
+        #expect(eventually(timeout: 10) { retryWaits().count > beforeRestore }, "the valid edit failed again")
 
-        // Freed: moved by the next retry (back-off up to 16 s by now).
-        holders.forEach { close($0) }
+        // Freed: moved by the next retry, no edit (back-off ~16 s by now).
+        holders.forEach { close($0.fd) }
         holders = []
-        #expect(BackgroundProcess.secondsUntilClosed(client, limit: 40) != nil, "the old tracker is closed once it moved")
-        #expect(BackgroundProcess.waitForPort(newStatus, timeout: 10), "\(a.log.suffix(3000))")
+        #expect(BackgroundProcess.waitForPort(newStatus, timeout: 40), "\(a.log.suffix(3000))")
         #expect(BackgroundProcess.waitForPort(newTracker, timeout: 10))
+        #expect(BackgroundProcess.secondsUntilClosed(client, limit: 2) != nil, "the old tracker is closed once it moved")
         #expect(try a.status()["torrents"] != nil)
         #expect(BackgroundProcess.connectLoopback(port: oldStatus).map { close($0) } == nil)
         #expect(BackgroundProcess.connectLoopback(port: oldTracker).map { close($0) } == nil)

@@ -106,27 +106,29 @@ public final class BackgroundProcess: @unchecked Sendable {
         loopbackSocket(port: port) { fd, address, length in connect(fd, address, length) == 0 }
     }
 
-    /// A socket listening on 127.0.0.1:`port` (holding the port, never
-    /// accepting), or nil if the port is taken. Close it to free the port.
-    public static func listenLoopback(port: Int) -> Int32? {
-        loopbackSocket(port: port) { fd, address, length in bind(fd, address, length) == 0 && listen(fd, 1) == 0 }
+    /// A socket listening on a free 127.0.0.1 port, holding it (never
+    /// accepting), and the port; close it to free the port. (No gap for
+    /// another test to take the port, as `freePort` then `bind` has.)
+    public static func holdFreePort() -> (fd: Int32, port: Int)? {
+        guard let fd = loopbackSocket(port: 0, { fd, address, length in bind(fd, address, length) == 0 && listen(fd, 1) == 0 })
+        else { return nil }
+        return (fd, boundPort(of: fd))
     }
 
     /// A TCP port on 127.0.0.1 that was free a moment ago.
     public static func freePort() -> Int {
-        var port = 0
-        let fd = loopbackSocket(port: 0) { fd, address, length in
-            guard bind(fd, address, length) == 0 else { return false }
-            var bound = sockaddr_in()
-            var size = length
-            _ = withUnsafeMutablePointer(to: &bound) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &size) }
-            }
-            port = Int(UInt16(bigEndian: bound.sin_port))
-            return true
+        guard let fd = loopbackSocket(port: 0, { fd, address, length in bind(fd, address, length) == 0 }) else { return 0 }
+        defer { close(fd) }
+        return boundPort(of: fd)
+    }
+
+    private static func boundPort(of fd: Int32) -> Int {
+        var bound = sockaddr_in()
+        var size = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &bound) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &size) }
         }
-        if let fd { close(fd) }
-        return port
+        return Int(UInt16(bigEndian: bound.sin_port))
     }
 
     /// A TCP socket given 127.0.0.1:`port` to `use`; closed and nil if

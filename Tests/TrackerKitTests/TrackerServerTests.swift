@@ -16,13 +16,7 @@ struct TrackerServerTests {
         var configuration = TrackerConfiguration()
         configure(&configuration)
         let server = try await TrackerServer.start(host: "127.0.0.1", port: 0, configuration: configuration, group: group)
-        do {
-            try await body(server)
-        } catch {
-            await server.shutdown()
-            throw error
-        }
-        await server.shutdown()
+        try await withTeardown(server, body) { await $0.shutdown() }
     }
 
     private func request(peer: PeerID, port: UInt16, left: Int64 = 100) -> AnnounceRequest {
